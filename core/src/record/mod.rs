@@ -1,0 +1,1 @@
+//! Record model (being written).
