@@ -210,7 +210,9 @@ fn f64_to_decimal(
         let m = round_half_away_f64(x);
         if (-i64::from(max_mantissa)..=i64::from(max_mantissa)).contains(&m) {
             // In range of ±max_mantissa, so it fits i32.
-            return i32::try_from(m).map(|m| (m, exponent)).map_err(|_| NumericError::Overflow);
+            return i32::try_from(m)
+                .map(|m| (m, exponent))
+                .map_err(|_| NumericError::Overflow);
         }
     }
     Err(NumericError::Overflow)
@@ -576,8 +578,11 @@ mod tests {
         let s = Sfloat::from_raw(0x77FD);
         assert_eq!(s.to_fixed(-8), Ok(2_045_000_000_000_000_000)); // 2045 × 10^15 < i64::MAX
         assert_eq!(s.to_fixed(-9), Err(NumericError::Overflow)); // 2.045e19 > 9.22e18
-        // FLOAT 0x7F000001 = 1 × 10^127: far beyond i64.
-        assert_eq!(Float::from_raw(0x7F00_0001).to_fixed(0), Err(NumericError::Overflow));
+                                                                 // FLOAT 0x7F000001 = 1 × 10^127: far beyond i64.
+        assert_eq!(
+            Float::from_raw(0x7F00_0001).to_fixed(0),
+            Err(NumericError::Overflow)
+        );
         // FLOAT 0x80000001 = 1 × 10^-128 → 0; 0x80FFFFFF = -1 × 10^-128 → 0.
         assert_eq!(Float::from_raw(0x8000_0001).to_fixed(0), Ok(0));
         assert_eq!(Float::from_raw(0x80FF_FFFF).to_fixed(127), Ok(0));
@@ -684,7 +689,14 @@ mod tests {
                 None => break,
             }
         }
-        for raw in [0u32, u32::MAX, 0x007F_FFFD, 0x0080_0003, 0x8000_0000, 0x7FFF_FFFF] {
+        for raw in [
+            0u32,
+            u32::MAX,
+            0x007F_FFFD,
+            0x0080_0003,
+            0x8000_0000,
+            0x7FFF_FFFF,
+        ] {
             assert_eq!(Float::from_raw(raw).to_raw(), raw);
         }
         // 0xFEFFFF9C: exponent 0xFE = -2, mantissa 0xFFFF9C = -100 → -1.00.
@@ -702,18 +714,33 @@ mod tests {
         assert_eq!(Sfloat::new(1, 8), Err(NumericError::ExponentOutOfRange));
         assert_eq!(Sfloat::new(1, -9), Err(NumericError::ExponentOutOfRange));
         assert_eq!(Sfloat::new(2045, 7).map(|s| s.to_raw()), Ok(0x77FD));
-        assert_eq!(Float::new(8_388_606, 0), Err(NumericError::MantissaOutOfRange));
-        assert_eq!(Float::new(-8_388_606, 0), Err(NumericError::MantissaOutOfRange));
+        assert_eq!(
+            Float::new(8_388_606, 0),
+            Err(NumericError::MantissaOutOfRange)
+        );
+        assert_eq!(
+            Float::new(-8_388_606, 0),
+            Err(NumericError::MantissaOutOfRange)
+        );
         assert_eq!(Float::new(-1, -128).map(|f| f.to_raw()), Ok(0x80FF_FFFF));
     }
 
     #[test]
     fn from_f64_edges() {
         assert_eq!(Sfloat::from_f64(f64::NAN, 0), Err(NumericError::NotFinite));
-        assert_eq!(Sfloat::from_f64(f64::INFINITY, 0), Err(NumericError::NotFinite));
-        assert_eq!(Sfloat::from_f64(1.0, 9), Err(NumericError::ExponentOutOfRange));
+        assert_eq!(
+            Sfloat::from_f64(f64::INFINITY, 0),
+            Err(NumericError::NotFinite)
+        );
+        assert_eq!(
+            Sfloat::from_f64(1.0, 9),
+            Err(NumericError::ExponentOutOfRange)
+        );
         // 2.045e10 = 2045 × 10^7, the largest SFLOAT.
-        assert_eq!(Sfloat::from_f64(2.045e10, 0).map(|s| s.to_raw()), Ok(0x77FD));
+        assert_eq!(
+            Sfloat::from_f64(2.045e10, 0).map(|s| s.to_raw()),
+            Ok(0x77FD)
+        );
         // 1e12 would need 100000 × 10^7: too large.
         assert_eq!(Sfloat::from_f64(1e12, 0), Err(NumericError::Overflow));
         // 2046 at exponent 0 is +INF's pattern: normalised to 205 × 10^1 = 0x10CD.
@@ -722,10 +749,16 @@ mod tests {
         assert_eq!(Sfloat::from_f64(70.005, 3).map(|s| s.to_raw()), Ok(0xF2BC));
         // -2.5 with 0 decimals rounds away from zero to -3: 0x0FFD (mantissa 4093 - 4096).
         assert_eq!(Sfloat::from_f64(-2.5, 0).map(|s| s.to_raw()), Ok(0x0FFD));
-        assert_eq!(Float::from_f64(1.0, 129), Err(NumericError::ExponentOutOfRange));
+        assert_eq!(
+            Float::from_f64(1.0, 129),
+            Err(NumericError::ExponentOutOfRange)
+        );
         assert_eq!(Float::from_f64(f64::MAX, 0), Err(NumericError::Overflow));
         // -40 → mantissa 0xFFFFD8 (-40), exponent 0.
-        assert_eq!(Float::from_f64(-40.0, 0).map(|f| f.to_raw()), Ok(0x00FF_FFD8));
+        assert_eq!(
+            Float::from_f64(-40.0, 0).map(|f| f.to_raw()),
+            Ok(0x00FF_FFD8)
+        );
     }
 
     #[test]

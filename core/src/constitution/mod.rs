@@ -303,41 +303,70 @@ const XUEYU_ITEMS: [u8; 4] = [19, 22, 24, 33];
 const QIYU_ITEMS: [u8; 4] = [5, 6, 7, 8];
 const TEBING_ITEMS: [u8; 4] = [15, 17, 18, 20];
 
-/// For each item (0-based), the index of the constitution that counts it forward:
-/// the biased owner for items 2..=33 and 平和质 (0) for item 1. Built at compile time from
-/// [`Constitution::items`]; the build fails unless items 2..=33 each belong to exactly one
-/// biased type and item 1 to none.
-const ITEM_OWNER: [u8; ITEM_COUNT] = build_item_owner();
+/// Compile-time check of the mapping (DOMAIN.md 1.4): items 2..=33 each belong to exactly
+/// one biased type, item 1 to none, and every item number is in 1..=33. The build fails
+/// otherwise.
+const _: () = check_item_mapping();
 
-const fn build_item_owner() -> [u8; ITEM_COUNT] {
-    const UNSET: u8 = u8::MAX;
-    let mut owner = [UNSET; ITEM_COUNT];
+const fn check_item_mapping() {
+    let mut owners = [0u8; ITEM_COUNT];
     let mut c = 0;
     while c < Constitution::BIASED.len() {
-        let ty = Constitution::BIASED[c];
-        let items = ty.items();
+        let items = Constitution::BIASED[c].items();
         let mut i = 0;
         while i < items.len() {
-            let slot = (items[i] - 1) as usize;
-            assert!(owner[slot] == UNSET, "item owned by two biased types");
-            owner[slot] = ty as u8;
+            let item = items[i] as usize;
+            assert!(item >= 1 && item <= ITEM_COUNT, "item number out of range");
+            owners[item - 1] += 1;
             i += 1;
         }
         c += 1;
     }
-    let first = (PINGHE_FORWARD_ITEM - 1) as usize;
-    assert!(
-        owner[first] == UNSET,
-        "item 1 must belong to no biased type"
-    );
-    owner[first] = Constitution::Pinghe as u8;
     let mut i = 0;
     while i < ITEM_COUNT {
-        assert!(owner[i] != UNSET, "item without a constitution");
+        let expected = if i + 1 == PINGHE_FORWARD_ITEM as usize {
+            0
+        } else {
+            1
+        };
+        assert!(
+            owners[i] == expected,
+            "item not owned by exactly one biased type"
+        );
         i += 1;
     }
-    owner
 }
+
+/// Answer slots (0-based) of each biased type's four items, in [`Constitution::BIASED`]
+/// order; derived at compile time from [`Constitution::items`].
+const BIASED_SLOTS: [[usize; 4]; 8] = biased_slots();
+
+const fn biased_slots() -> [[usize; 4]; 8] {
+    let mut slots = [[0; 4]; 8];
+    let mut c = 0;
+    while c < Constitution::BIASED.len() {
+        let items = Constitution::BIASED[c].items();
+        assert!(items.len() == 4, "a biased type has four items");
+        let mut i = 0;
+        while i < 4 {
+            slots[c][i] = items[i] as usize - 1;
+            i += 1;
+        }
+        c += 1;
+    }
+    slots
+}
+
+/// Answer slot of [`PINGHE_FORWARD_ITEM`].
+const PINGHE_FORWARD_SLOT: usize = PINGHE_FORWARD_ITEM as usize - 1;
+
+/// Answer slots of [`PINGHE_REVERSED_ITEMS`].
+const PINGHE_REVERSED_SLOTS: [usize; 4] = [
+    PINGHE_REVERSED_ITEMS[0] as usize - 1,
+    PINGHE_REVERSED_ITEMS[1] as usize - 1,
+    PINGHE_REVERSED_ITEMS[2] as usize - 1,
+    PINGHE_REVERSED_ITEMS[3] as usize - 1,
+];
 
 /// The verdict for one constitution type (判定结果).
 ///
@@ -577,53 +606,56 @@ pub struct Assessment {
 ///
 /// Fails with [`ConstitutionError::AnswerOutOfRange`] for the first answer outside 1..=5.
 pub fn assess(answers: &[u8; ITEM_COUNT]) -> Result<Assessment, ConstitutionError> {
-    if let Some(index) = answers
+    // A branch-free pass first (vectorises); the slow search runs only on bad input.
+    let any_bad = answers
         .iter()
-        .position(|a| !(ANSWER_MIN..=ANSWER_MAX).contains(a))
-    {
-        return Err(ConstitutionError::AnswerOutOfRange {
-            // index < 33, so the item number fits in u8.
-            item: index as u8 + 1,
-            value: answers.get(index).copied().unwrap_or(0),
-        });
+        .fold(false, |bad, a| bad | !(ANSWER_MIN..=ANSWER_MAX).contains(a));
+    if any_bad {
+        return Err(first_out_of_range(answers));
     }
 
-    // Forward sums per owner. Each answer ≤ 5 and each type has ≤ 4 forward items, so
-    // every sum is ≤ 20: no overflow.
+    // Every answer is 1..=5 from here on: a biased sum is 4..=20, 平和质's 5..=25, and
+    // 6 − s is 1..=5, so none of the arithmetic below can overflow. All indices come from
+    // compile-time tables below ITEM_COUNT.
     let mut scores = [0u8; CONSTITUTION_COUNT];
-    for (answer, owner) in answers.iter().zip(ITEM_OWNER.iter()) {
-        if let Some(score) = scores.get_mut(usize::from(*owner)) {
-            *score = score.saturating_add(*answer);
-        }
-    }
-    // 平和质: scores[0] so far holds item 1; add the reversed items (6 − s each, ≥ 1).
-    for item in PINGHE_REVERSED_ITEMS {
-        let answer = answers
-            .get(usize::from(item) - 1)
-            .copied()
-            .unwrap_or(ANSWER_MAX);
-        let pinghe = &mut scores[Constitution::Pinghe.index()];
-        *pinghe = pinghe.saturating_add(PINGHE_REVERSE_BASE.saturating_sub(answer));
-    }
-
     let mut verdicts = [Verdict::No; CONSTITUTION_COUNT];
     let mut max_other = 0;
-    for c in Constitution::BIASED {
-        let score = scores[c.index()];
+    for (c, slots) in Constitution::BIASED.into_iter().zip(BIASED_SLOTS) {
+        let score = answers[slots[0]] + answers[slots[1]] + answers[slots[2]] + answers[slots[3]];
+        scores[c.index()] = score;
         verdicts[c.index()] = biased_verdict(score);
         max_other = max_other.max(score);
     }
-    verdicts[Constitution::Pinghe.index()] = pinghe_verdict(
-        scores[Constitution::Pinghe.index()],
-        max_other,
-        PINGHE_OTHERS_COMPARISON,
-    );
+    let reversed: u8 = PINGHE_REVERSED_SLOTS
+        .iter()
+        .map(|&slot| PINGHE_REVERSE_BASE - answers[slot])
+        .sum();
+    let pinghe = answers[PINGHE_FORWARD_SLOT] + reversed;
+    scores[Constitution::Pinghe.index()] = pinghe;
+    verdicts[Constitution::Pinghe.index()] =
+        pinghe_verdict(pinghe, max_other, PINGHE_OTHERS_COMPARISON);
 
     Ok(Assessment {
         answers: *answers,
         scores,
         verdicts,
     })
+}
+
+/// The error for the first answer outside 1..=5 (called only when there is one).
+#[cold]
+fn first_out_of_range(answers: &[u8; ITEM_COUNT]) -> ConstitutionError {
+    let (index, value) = answers
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, a)| !(ANSWER_MIN..=ANSWER_MAX).contains(a))
+        .unwrap_or((0, 0));
+    ConstitutionError::AnswerOutOfRange {
+        // index < 33, so the item number fits in u8.
+        item: index as u8 + 1,
+        value,
+    }
 }
 
 /// The biased-type band for a four-item sum (DOMAIN.md 1.5).
@@ -643,7 +675,7 @@ const fn pinghe_verdict(score: u8, max_other: u8, comparison: OthersComparison) 
         Verdict::No
     } else if comparison.admits(max_other, PINGHE_YES_OTHERS_MAX) {
         Verdict::Yes
-    } else if score > 250 {
+    } else if comparison.admits(max_other, PINGHE_BASICALLY_OTHERS_MAX) {
         Verdict::BasicallyYes
     } else {
         Verdict::No
