@@ -1179,6 +1179,13 @@ mod tests {
             BloodPressureMeasurement::parse(&v).unwrap().systolic_mmhg,
             140
         );
+        // The factor's last digits matter: 1000 kPa (100 × 10¹ = 0x1064) × 7.50062 =
+        // 7500.62 → 7501 (a rounded factor of 7.5 would give 7500).
+        let v = with_u16_at(&BP_KPA, 1, 0x1064);
+        assert_eq!(
+            BloodPressureMeasurement::parse(&v).unwrap().systolic_mmhg,
+            7501
+        );
     }
 
     #[test]
@@ -1486,6 +1493,10 @@ mod tests {
         let m = WeightMeasurement::parse(&W_IMP).unwrap();
         assert_eq!(m.weight_g, 69_989);
         assert!(m.unit_was_imperial);
+        // Largest imperial value 655.34 lb (0xFFFE): 65534 × 4.5359237 = 297257.22 g →
+        // 297257 (a factor cut to 4.5359 would give 297255.7 → 297256).
+        let m = WeightMeasurement::parse(&[0x01, 0xFE, 0xFF]).unwrap();
+        assert_eq!(m.weight_g, 297_257);
         // Largest SI value 0xFFFE × 5 g = 327670 g.
         let m = WeightMeasurement::parse(&[0x00, 0xFE, 0xFF]).unwrap();
         assert_eq!(m.weight_g, 327_670);

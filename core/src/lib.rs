@@ -23,7 +23,12 @@ pub mod gatt;
 pub mod id_number;
 pub mod ids;
 pub mod ieee11073;
+#[cfg(feature = "json")]
+pub mod json;
+#[cfg(feature = "alloc")]
+pub mod kpi;
 pub mod record;
+pub mod sync;
 pub mod time;
 pub mod wire;
 

@@ -1,0 +1,1 @@
+//! JSON view of records (being written).

@@ -1,0 +1,1 @@
+//! KPI coverage rules (being written).
