@@ -341,7 +341,7 @@ impl Sfloat {
     /// `value × num / den × 10^(−scale_exp)`, rounded half away from zero, exactly: the
     /// form of every unit conversion (kPa → mmHg is 750062 / 100000).
     pub(crate) fn to_fixed_ratio(
-        &self,
+        self,
         scale_exp: i32,
         num: u32,
         den: u32,

@@ -68,8 +68,7 @@ impl UtcSeconds {
 
     /// The UTC calendar date of this instant.
     pub fn utc_date(self) -> Date {
-        Date::from_days_since_unix_epoch((self.0 / SECONDS_PER_DAY) as i64)
-            .unwrap_or(Date::MIN)
+        Date::from_days_since_unix_epoch((self.0 / SECONDS_PER_DAY) as i64).unwrap_or(Date::MIN)
     }
 
     /// The calendar date in China Standard Time (UTC+8), as written on forms.
@@ -228,7 +227,10 @@ mod tests {
         // 2024-01-01 = 19723 days after 1970-01-01 (1_704_067_200 / 86_400).
         let d = Date::new(2024, 1, 1).unwrap();
         assert_eq!(d.days_since_unix_epoch(), 19_723);
-        assert_eq!(d.days_since_unix_epoch() as u64 * SECONDS_PER_DAY, MIN_VALID_UTC);
+        assert_eq!(
+            d.days_since_unix_epoch() as u64 * SECONDS_PER_DAY,
+            MIN_VALID_UTC
+        );
         assert_eq!(Date::from_days_since_unix_epoch(19_723), Some(d));
     }
 

@@ -40,7 +40,10 @@ fn build_manifest() -> Value {
     let mut vectors = Vec::new();
     for c in canonical_records() {
         let mut env = [0u8; MAX_ENVELOPE_LEN];
-        let n = c.record.encode(&mut env).expect("canonical records are valid");
+        let n = c
+            .record
+            .encode(&mut env)
+            .expect("canonical records are valid");
         vectors.push(json!({
             "name": c.name,
             "kind": c.record.kind() as u8,
@@ -214,10 +217,7 @@ fn unknown_kind_is_kept_with_its_header() {
     let u = v.iter().find(|v| v["expect"] == "unknown_kind").unwrap();
     let mut frame = unhex(u["frame_hex"].as_str().unwrap()).unwrap();
     let payload = decode_frame(&mut frame).unwrap().to_vec();
-    assert_eq!(
-        payload,
-        unhex(u["envelope_hex"].as_str().unwrap()).unwrap()
-    );
+    assert_eq!(payload, unhex(u["envelope_hex"].as_str().unwrap()).unwrap());
     assert_eq!(Record::decode(&payload), Err(RecordError::UnknownKind(200)));
     let env = Envelope::parse_exact(&payload).unwrap();
     let h = env.header().unwrap();
@@ -245,7 +245,9 @@ fn longer_body_keeps_its_extension() {
     assert_eq!(d.record, vitals.record);
     assert_eq!(
         Record::decode(&env),
-        Err(RecordError::Decode(DecodeError::TrailingBytes { field: "body" }))
+        Err(RecordError::Decode(DecodeError::TrailingBytes {
+            field: "body"
+        }))
     );
 }
 

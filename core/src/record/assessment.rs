@@ -137,16 +137,14 @@ impl ConstitutionRecord {
         let mut guidance = heapless::Vec::new();
         for _ in 0..n {
             let v = r.varint_u16("constitution.guidance")?;
-            let constitution = Constitution::from_index((v >> 6) as u8).ok_or(
-                DecodeError::InvalidValue {
+            let constitution =
+                Constitution::from_index((v >> 6) as u8).ok_or(DecodeError::InvalidValue {
                     field: "constitution.guidance",
-                },
-            )?;
-            let categories = GuidanceSet::from_bits((v & 0x3f) as u8).ok_or(
-                DecodeError::InvalidValue {
+                })?;
+            let categories =
+                GuidanceSet::from_bits((v & 0x3f) as u8).ok_or(DecodeError::InvalidValue {
                     field: "constitution.guidance",
-                },
-            )?;
+                })?;
             let other = if categories.contains(GuidanceCategory::Other) {
                 read_bounded_str(r, "constitution.guidance.other")?
             } else {

@@ -156,10 +156,11 @@ impl FollowUp {
                 field: "follow_up.control",
             },
         )?;
-        let guidance =
-            GuidanceSet::from_bits(r.u8("follow_up.guidance")?).ok_or(DecodeError::InvalidValue {
+        let guidance = GuidanceSet::from_bits(r.u8("follow_up.guidance")?).ok_or(
+            DecodeError::InvalidValue {
                 field: "follow_up.guidance",
-            })?;
+            },
+        )?;
         let n = r.varint_u32("follow_up.interventions")? as usize;
         if n > MAX_INTERVENTIONS {
             return Err(DecodeError::InvalidValue {

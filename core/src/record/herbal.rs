@@ -7,8 +7,7 @@
 //! note (string).
 
 use super::{
-    read_bounded_str, read_record_id, validate_ref, write_record_id, ValidationError,
-    MAX_NOTE_LEN,
+    read_bounded_str, read_record_id, validate_ref, write_record_id, ValidationError, MAX_NOTE_LEN,
 };
 use crate::ids::{RecordId, StaffId};
 use crate::wire::codec::{DecodeError, Reader, Writer};
@@ -158,9 +157,10 @@ impl HerbalEvent {
     }
 
     pub(crate) fn decode_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let stage = HerbalStage::from_u8(r.u8("herbal.stage")?).ok_or(DecodeError::InvalidValue {
-            field: "herbal.stage",
-        })?;
+        let stage =
+            HerbalStage::from_u8(r.u8("herbal.stage")?).ok_or(DecodeError::InvalidValue {
+                field: "herbal.stage",
+            })?;
         let mut ev = HerbalEvent {
             stage,
             prescription: None,

@@ -185,9 +185,11 @@ impl Header {
                 .ok_or(DecodeError::InvalidValue {
                     field: "header.time",
                 })?;
-            Timestamp::Utc(UtcSeconds::new(unix).map_err(|_| DecodeError::InvalidValue {
-                field: "header.time",
-            })?)
+            Timestamp::Utc(
+                UtcSeconds::new(unix).map_err(|_| DecodeError::InvalidValue {
+                    field: "header.time",
+                })?,
+            )
         };
         Ok(Header {
             id: RecordId { device, epoch, seq },
@@ -382,7 +384,9 @@ impl Record {
     pub fn decode(bytes: &[u8]) -> Result<Record, RecordError> {
         let d = Record::decode_lenient(bytes)?;
         if !d.extension.is_empty() {
-            return Err(RecordError::Decode(DecodeError::TrailingBytes { field: "body" }));
+            return Err(RecordError::Decode(DecodeError::TrailingBytes {
+                field: "body",
+            }));
         }
         Ok(d.record)
     }
@@ -417,8 +421,9 @@ impl Record {
     }
 }
 
-/// Copies `s` into a bounded string, failing instead of truncating.
-pub(crate) fn bounded_str<const N: usize>(
+/// Copies `s` into a bounded string, failing instead of truncating (for bindings that
+/// build records from host strings).
+pub fn bounded_str<const N: usize>(
     s: &str,
     field: &'static str,
 ) -> Result<heapless::String<N>, ValidationError> {

@@ -142,11 +142,10 @@ impl ResidentRegistration {
     }
 
     pub(crate) fn decode_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let birth_date = read_opt_date(r, "resident.birth_date")?.ok_or(
-            DecodeError::InvalidValue {
+        let birth_date =
+            read_opt_date(r, "resident.birth_date")?.ok_or(DecodeError::InvalidValue {
                 field: "resident.birth_date",
-            },
-        )?;
+            })?;
         let sex = Sex::from_code(r.u8("resident.sex")?).ok_or(DecodeError::InvalidValue {
             field: "resident.sex",
         })?;

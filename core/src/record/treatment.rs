@@ -146,6 +146,7 @@ impl Treatment {
             _ => {}
         }
         for (i, a) in self.acupoints.iter().enumerate() {
+            a.validate().map_err(ValidationError::InvalidAcupoint)?;
             if self.acupoints[..i].contains(a) {
                 return Err(ValidationError::DuplicateAcupoint);
             }

@@ -336,7 +336,11 @@ impl VitalSigns {
             HEIGHT_RANGE_MM,
             ValidationError::HeightOutOfRange,
         )?;
-        check(self.waist_mm, WAIST_RANGE_MM, ValidationError::WaistOutOfRange)?;
+        check(
+            self.waist_mm,
+            WAIST_RANGE_MM,
+            ValidationError::WaistOutOfRange,
+        )?;
         check(
             self.glucose_umol_l,
             GLUCOSE_RANGE_UMOL_L,
@@ -348,7 +352,9 @@ impl VitalSigns {
     /// Alert flags derived from the values with the named thresholds of this module.
     pub fn alerts(&self) -> VitalAlerts {
         let mut a = 0u16;
-        if self.systolic_mmhg.is_some_and(|s| s >= HYPERTENSION_SYSTOLIC_MMHG)
+        if self
+            .systolic_mmhg
+            .is_some_and(|s| s >= HYPERTENSION_SYSTOLIC_MMHG)
             || self
                 .diastolic_mmhg
                 .is_some_and(|d| d >= HYPERTENSION_DIASTOLIC_MMHG)
@@ -364,7 +370,10 @@ impl VitalSigns {
         if self.temperature_centi_c.is_some_and(|t| t >= FEVER_CENTI_C) {
             a |= VitalAlerts::FEVER;
         }
-        if self.spo2_percent.is_some_and(|s| s < LOW_SPO2_BELOW_PERCENT) {
+        if self
+            .spo2_percent
+            .is_some_and(|s| s < LOW_SPO2_BELOW_PERCENT)
+        {
             a |= VitalAlerts::LOW_SPO2;
         }
         if self
@@ -483,10 +492,11 @@ impl VitalSigns {
         }
         if meta & 16 != 0 {
             v.temperature_centi_c = Some(read(r, TYPICAL_TEMPERATURE, "vitals.temperature")?);
-            v.temperature_site = TemperatureSite::from_u8(r.u8("vitals.temperature_site")?)
-                .ok_or(DecodeError::InvalidValue {
+            v.temperature_site = TemperatureSite::from_u8(r.u8("vitals.temperature_site")?).ok_or(
+                DecodeError::InvalidValue {
                     field: "vitals.temperature_site",
-                })?;
+                },
+            )?;
         }
         if meta & 32 != 0 {
             v.weight_g = Some(read(r, TYPICAL_WEIGHT, "vitals.weight")?);

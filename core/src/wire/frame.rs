@@ -192,7 +192,7 @@ impl<const N: usize> FrameDecoder<N> {
                     // Empty frames (idle delimiters) are skipped silently.
                     continue;
                 }
-                return Some(decode_frame(&mut self.buf[..len]).map(|p| &*p));
+                return Some(decode_frame(&mut self.buf[..len]).map(|p| p as &[u8]));
             }
             if self.len < N {
                 self.buf[self.len] = b;
