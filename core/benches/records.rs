@@ -135,6 +135,10 @@ fn bench_records(c: &mut Criterion) {
         g.bench_function(format!("decode/{name}"), |b| {
             b.iter(|| Record::decode(black_box(&env)).unwrap())
         });
+        let mut rec = Record::placeholder();
+        g.bench_function(format!("decode_into/{name}"), |b| {
+            b.iter(|| Record::decode_into(black_box(&env), &mut rec).unwrap())
+        });
     }
     g.finish();
 }
@@ -150,10 +154,12 @@ fn bench_frames(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("decode_vitals_frame_and_record", |b| {
         let mut scratch = frame.clone();
+        let mut rec = Record::placeholder();
         b.iter(|| {
             scratch.copy_from_slice(&frame);
             let p = decode_frame(black_box(&mut scratch)).unwrap();
-            Record::decode(p).unwrap()
+            Record::decode_into(p, &mut rec).unwrap();
+            black_box(&rec);
         })
     });
     g.bench_function("encode_vitals_frame", |b| {
@@ -170,7 +176,9 @@ fn bench_constitution(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("constitution");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("assess", |b| b.iter(|| assess(black_box(&answers)).unwrap()));
+    g.bench_function("assess", |b| {
+        b.iter(|| assess(black_box(&answers)).unwrap())
+    });
     g.bench_function("assess_and_primary", |b| {
         b.iter(|| assess(black_box(&answers)).unwrap().primary())
     });

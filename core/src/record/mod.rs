@@ -377,18 +377,63 @@ impl Record {
         Ok(total)
     }
 
-    /// Decodes and validates one envelope that must span all of `bytes`. A body longer
-    /// than this version's fields is accepted (see [`Record::decode_lenient`]) only via
-    /// that function; here trailing body bytes are an error so that every accepted input
-    /// re-encodes byte-exact.
+    /// A placeholder record (all ids zero, no measurement) used as the target of
+    /// [`Record::decode_into`]. It does not validate.
+    pub const fn placeholder() -> Record {
+        Record {
+            header: Header {
+                id: RecordId {
+                    device: DeviceId(0),
+                    epoch: Epoch(0),
+                    seq: Seq(0),
+                },
+                resident: ResidentRef {
+                    care_home: CareHomeId(0),
+                    number: ResidentNumber(0),
+                },
+                time: Timestamp::Unknown {
+                    boot: 0,
+                    uptime_s: 0,
+                },
+            },
+            body: Body::Vitals(VitalSigns {
+                systolic_mmhg: None,
+                diastolic_mmhg: None,
+                pulse_per_min: None,
+                spo2_percent: None,
+                temperature_centi_c: None,
+                temperature_site: vitals::TemperatureSite::Forehead,
+                weight_g: None,
+                height_mm: None,
+                waist_mm: None,
+                glucose_umol_l: None,
+                glucose_context: vitals::GlucoseContext::Random,
+                source: vitals::MeasurementSource::KioskSensor,
+            }),
+        }
+    }
+
+    /// Decodes and validates one envelope that must span all of `bytes`. Body bytes
+    /// after the fields this version knows are an error here (see
+    /// [`Record::decode_lenient`]), so every accepted input re-encodes byte-exact.
     pub fn decode(bytes: &[u8]) -> Result<Record, RecordError> {
-        let d = Record::decode_lenient(bytes)?;
-        if !d.extension.is_empty() {
+        let mut out = Record::placeholder();
+        Record::decode_into(bytes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Record::decode`] but writes into an existing record. A record with all its
+    /// fixed capacities is large (about 1.4 KB); decoding in place avoids moving it and is
+    /// the fast path for bulk decoding. On error `out` holds an unspecified valid value.
+    pub fn decode_into(bytes: &[u8], out: &mut Record) -> Result<(), RecordError> {
+        let env = Envelope::parse_exact(bytes)?;
+        let rest = Record::decode_envelope_into(&env, out)?;
+        if !rest.is_empty() {
             return Err(RecordError::Decode(DecodeError::TrailingBytes {
                 field: "body",
             }));
         }
-        Ok(d.record)
+        Ok(())
     }
 
     /// Decodes and validates one envelope spanning all of `bytes`, keeping body bytes
@@ -398,26 +443,64 @@ impl Record {
         Record::from_envelope(&env)
     }
 
-    /// Decodes and validates the body of a parsed envelope.
+    /// Decodes and validates the body of a parsed envelope (lenient: see
+    /// [`Record::decode_lenient`]).
     pub fn from_envelope<'a>(env: &Envelope<'a>) -> Result<Decoded<'a>, RecordError> {
+        let mut record = Record::placeholder();
+        let extension = Record::decode_envelope_into(env, &mut record)?;
+        Ok(Decoded { record, extension })
+    }
+
+    /// Decodes the envelope's body into `out`, returning the unread extension bytes.
+    fn decode_envelope_into<'a>(
+        env: &Envelope<'a>,
+        out: &mut Record,
+    ) -> Result<&'a [u8], RecordError> {
         let kind = Kind::from_u8(env.kind).ok_or(RecordError::UnknownKind(env.kind))?;
         let mut r = Reader::new(env.body);
-        let header = Header::decode(&mut r)?;
-        let body = match kind {
-            Kind::Resident => Body::Resident(ResidentRegistration::decode_fields(&mut r)?),
-            Kind::Vitals => Body::Vitals(VitalSigns::decode_fields(&mut r)?),
-            Kind::Constitution => Body::Constitution(ConstitutionRecord::decode_fields(&mut r)?),
-            Kind::Treatment => Body::Treatment(Treatment::decode_fields(&mut r)?),
-            Kind::Herbal => Body::Herbal(HerbalEvent::decode_fields(&mut r)?),
-            Kind::FollowUp => Body::FollowUp(FollowUp::decode_fields(&mut r)?),
-            Kind::Correction => Body::Correction(Correction::decode_fields(&mut r)?),
-        };
-        let record = Record { header, body };
-        record.validate()?;
-        Ok(Decoded {
-            record,
-            extension: r.rest(),
-        })
+        out.header = Header::decode(&mut r)?;
+        out.header.validate()?;
+        let header = &out.header;
+        // Each arm validates the small per-kind value before writing it into the large
+        // body enum in place.
+        match kind {
+            Kind::Resident => {
+                let b = ResidentRegistration::decode_fields(&mut r)?;
+                b.validate(header)?;
+                out.body = Body::Resident(b);
+            }
+            Kind::Vitals => {
+                let b = VitalSigns::decode_fields(&mut r)?;
+                b.validate()?;
+                out.body = Body::Vitals(b);
+            }
+            Kind::Constitution => {
+                let b = ConstitutionRecord::decode_fields(&mut r)?;
+                b.validate()?;
+                out.body = Body::Constitution(b);
+            }
+            Kind::Treatment => {
+                let b = Treatment::decode_fields(&mut r)?;
+                b.validate()?;
+                out.body = Body::Treatment(b);
+            }
+            Kind::Herbal => {
+                let b = HerbalEvent::decode_fields(&mut r)?;
+                b.validate()?;
+                out.body = Body::Herbal(b);
+            }
+            Kind::FollowUp => {
+                let b = FollowUp::decode_fields(&mut r)?;
+                b.validate(header)?;
+                out.body = Body::FollowUp(b);
+            }
+            Kind::Correction => {
+                let b = Correction::decode_fields(&mut r)?;
+                b.validate(header)?;
+                out.body = Body::Correction(b);
+            }
+        }
+        Ok(r.rest())
     }
 }
 

@@ -7,7 +7,16 @@ use super::codec::EncodeError;
 /// The frame delimiter.
 pub const FRAME_DELIMITER: u8 = 0x00;
 
-/// CRC-32C (Castagnoli, iSCSI) used for frames.
+/// CRC-32C (Castagnoli, iSCSI) used for frames. Hosts (feature `std`) use the 16 KiB
+/// slice-by-16 table for speed; microcontrollers the 1 KiB byte table to save flash. Both
+/// compute the same checksum.
+#[cfg(feature = "std")]
+pub const FRAME_CRC: crc::Crc<u32, crc::Table<16>> =
+    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
+/// CRC-32C (Castagnoli, iSCSI) used for frames. Hosts (feature `std`) use the 16 KiB
+/// slice-by-16 table for speed; microcontrollers the 1 KiB byte table to save flash. Both
+/// compute the same checksum.
+#[cfg(not(feature = "std"))]
 pub const FRAME_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 const CRC_LEN: usize = 4;
