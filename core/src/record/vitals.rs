@@ -405,6 +405,57 @@ impl VitalSigns {
         VitalAlerts(a)
     }
 
+    /// The vital signs of one Bluetooth measurement, validated. The values were already
+    /// converted to the project's units by the GATT parser; special SFLOAT values never
+    /// reach here (the parser rejects them). Glucose context is not part of the Glucose
+    /// Measurement characteristic (it travels in the optional context characteristic), so
+    /// it is `Random` unless the caller knows better and sets it.
+    pub fn from_gatt(m: &crate::gatt::Measurement) -> Result<VitalSigns, ValidationError> {
+        use crate::gatt::{Measurement, TemperatureType};
+        let mut v = VitalSigns {
+            source: MeasurementSource::Bluetooth,
+            ..VitalSigns::default()
+        };
+        match m {
+            Measurement::BloodPressure(bp) => {
+                v.systolic_mmhg = Some(bp.systolic_mmhg);
+                v.diastolic_mmhg = Some(bp.diastolic_mmhg);
+                v.pulse_per_min = bp.pulse_per_min;
+            }
+            Measurement::Temperature(t) => {
+                let c = i16::try_from(t.centi_celsius).map_err(|_| {
+                    ValidationError::TemperatureOutOfRange(if t.centi_celsius < 0 {
+                        i16::MIN
+                    } else {
+                        i16::MAX
+                    })
+                })?;
+                v.temperature_centi_c = Some(c);
+                v.temperature_site = match t.site {
+                    Some(TemperatureType::Armpit) => TemperatureSite::Axilla,
+                    Some(TemperatureType::Ear) | Some(TemperatureType::Tympanum) => {
+                        TemperatureSite::Ear
+                    }
+                    Some(TemperatureType::Mouth) => TemperatureSite::Oral,
+                    _ => TemperatureSite::Other,
+                };
+            }
+            Measurement::PlxSpotCheck(p) => {
+                v.spo2_percent = Some(p.spo2_percent);
+                v.pulse_per_min = Some(p.pulse_per_min);
+            }
+            Measurement::Weight(w) => {
+                v.weight_g = Some(w.weight_g);
+                v.height_mm = w.height_mm;
+            }
+            Measurement::Glucose(g) => {
+                v.glucose_umol_l = g.glucose_umol_per_l;
+            }
+        }
+        v.validate()?;
+        Ok(v)
+    }
+
     /// Body mass index × 100 (kg/m² in hundredths) when weight and height are present.
     pub fn bmi_centi(&self) -> Option<u32> {
         crate::constitution::bmi_centi(self.weight_g?, self.height_mm?)
@@ -576,6 +627,29 @@ mod tests {
         assert!(g(3_899, GlucoseContext::Random)
             .alerts()
             .contains(VitalAlerts::LOW_GLUCOSE));
+    }
+
+    #[test]
+    fn gatt_blood_pressure_becomes_vitals() {
+        // 0x2A35, flags 0x04 (mmHg, pulse present): SYS 120, DIA 80, MAP 93, pulse 72,
+        // all SFLOAT exponent 0 little-endian.
+        let bytes = [0x04, 0x78, 0x00, 0x50, 0x00, 0x5D, 0x00, 0x48, 0x00];
+        let m = crate::gatt::parse(0x2A35, &bytes).unwrap();
+        let v = VitalSigns::from_gatt(&m).unwrap();
+        assert_eq!(v.systolic_mmhg, Some(120));
+        assert_eq!(v.diastolic_mmhg, Some(80));
+        assert_eq!(v.pulse_per_min, Some(72));
+        assert_eq!(v.source, MeasurementSource::Bluetooth);
+        // Diastolic above systolic is parsed but rejected by the record rules.
+        let bad = [0x00, 0x50, 0x00, 0x78, 0x00, 0x5D, 0x00];
+        let m = crate::gatt::parse(0x2A35, &bad).unwrap();
+        assert_eq!(
+            VitalSigns::from_gatt(&m),
+            Err(ValidationError::DiastolicNotBelowSystolic {
+                systolic: 80,
+                diastolic: 120
+            })
+        );
     }
 
     #[test]
