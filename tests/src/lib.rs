@@ -81,6 +81,7 @@ pub fn answers(overrides: &[(usize, u8)]) -> [u8; 33] {
 }
 
 /// The canonical records, at least two per kind.
+#[allow(clippy::vec_init_then_push)]
 pub fn canonical_records() -> Vec<Canonical> {
     let t = T_2026_03_15_0830Z;
     let mut v = Vec::new();
@@ -341,7 +342,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes of lowercase or uppercase hex; `None` if malformed.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -95,8 +95,13 @@ fn vitals() -> impl Strategy<Value = VitalSigns> {
 }
 
 fn constitution() -> impl Strategy<Value = ConstitutionRecord> {
-    (proptest::array::uniform32(1u8..=5), 1u8..=5, 1u32..100_000, 0u8..32).prop_map(
-        |(a32, last, assessor, cats)| {
+    (
+        proptest::array::uniform32(1u8..=5),
+        1u8..=5,
+        1u32..100_000,
+        0u8..32,
+    )
+        .prop_map(|(a32, last, assessor, cats)| {
             let mut answers = [0u8; 33];
             answers[..32].copy_from_slice(&a32);
             answers[32] = last;
@@ -116,8 +121,7 @@ fn constitution() -> impl Strategy<Value = ConstitutionRecord> {
                 assessor: tcmcare_core::ids::StaffId(assessor),
                 guidance,
             }
-        },
-    )
+        })
 }
 
 fn treatment() -> impl Strategy<Value = Treatment> {

@@ -41,7 +41,11 @@ fn main() {
             line[start + 8] ^= 0x10; // line noise
         }
     }
-    println!("kiosk 7 wrote {} frames, {} bytes on the serial line (one corrupted)", readings.len(), line.len());
+    println!(
+        "kiosk 7 wrote {} frames, {} bytes on the serial line (one corrupted)",
+        readings.len(),
+        line.len()
+    );
 
     let mut dec = FrameDecoder::<MAX_RECORD_FRAME_LEN>::new();
     let mut input = &line[..];
@@ -84,7 +88,12 @@ fn main() {
     let a = assess(&answers).expect("answers 1..=5");
     println!("constitution form of resident 1234:");
     for c in Constitution::ALL {
-        println!("  {} {:>2}  {}", c.name_zh(), a.score(c), a.verdict(c).label_zh());
+        println!(
+            "  {} {:>2}  {}",
+            c.name_zh(),
+            a.score(c),
+            a.verdict(c).label_zh()
+        );
     }
     let primary: Vec<_> = a.primary().iter().map(|c| c.name_zh()).collect();
     println!("  primary: {}", primary.join(" "));
