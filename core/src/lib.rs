@@ -4,8 +4,8 @@
 //! Medicine (TCM) services, the 33-item constitution identification of the national
 //! Basic Public Health Service, code tables (WHO acupoints, techniques, LOINC / UCUM /
 //! IEEE 11073), Bluetooth health-measurement parsing, resident ID number validation, the
-//! compact wire format (versioned envelope + COBS/CRC frames) and the store-and-forward
-//! sync protocol.
+//! compact wire format (versioned envelope + COBS/CRC frames), the store-and-forward
+//! sync protocol and sealed frames (per-device keys, ChaCha20-Poly1305, replay protection).
 //!
 //! Features only add: `alloc` (owned helpers such as the in-memory receiver store),
 //! `std` (`std::error::Error` impls), `defmt` (`defmt::Format` on public types) and
@@ -28,6 +28,7 @@ pub mod json;
 #[cfg(feature = "alloc")]
 pub mod kpi;
 pub mod record;
+pub mod seal;
 pub mod sync;
 pub mod time;
 pub mod wire;

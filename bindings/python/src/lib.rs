@@ -1,1 +1,38 @@
-//! Python bindings of tcmcare (being written).
+//! `tcmcare._native`: the PyO3 layer of the `tcmcare` Python package.
+//!
+//! A thin translation of `tcmcare-core`: record classes over core records, the JSON view
+//! of `tcmcare_core::json` for dicts and keyword constructors, the wire codec and frames,
+//! constitution scoring, the KPI coverage report and the numeric view of vital signs for
+//! FHIR export. No domain rule lives here; exceptions are the classes of
+//! `tcmcare/errors.py`, raised with the field and code core reports.
+
+#![forbid(unsafe_code)]
+
+mod assess;
+mod convert;
+mod errors;
+mod pyobjs;
+mod records;
+mod report;
+mod sync;
+mod wire;
+
+use pyo3::prelude::*;
+
+/// The native module. Its public names are re-exported by the `tcmcare` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", tcmcare_core::VERSION)?;
+    m.add("SCHEMA_VERSION", tcmcare_core::SCHEMA_VERSION)?;
+    m.add("MAX_ENVELOPE_LEN", tcmcare_core::wire::MAX_ENVELOPE_LEN)?;
+    m.add(
+        "MAX_RECORD_FRAME_LEN",
+        tcmcare_core::wire::MAX_RECORD_FRAME_LEN,
+    )?;
+    records::register(m)?;
+    wire::register(m)?;
+    assess::register(m)?;
+    report::register(m)?;
+    sync::register(m)?;
+    Ok(())
+}

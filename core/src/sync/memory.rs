@@ -4,8 +4,10 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::receiver::{ReceiverStore, RecordStatus, RecordToCommit, StoreError};
+use super::sealed::SealedReceiverStore;
 use crate::ids::{DeviceId, Epoch, RecordId};
 use crate::record::Header;
+use crate::seal::FrameCounter;
 use crate::time::UtcSeconds;
 
 /// A committed record as [`MemoryStore`] keeps it.
@@ -41,6 +43,7 @@ pub struct MemoryStore {
     by_id: BTreeMap<RecordId, usize>,
     unavailable: bool,
     duplicates: usize,
+    counters: BTreeMap<(DeviceId, Epoch), FrameCounter>,
 }
 
 impl MemoryStore {
@@ -62,6 +65,14 @@ impl MemoryStore {
     /// Records not stored again because their id and bytes were already stored.
     pub fn duplicates_skipped(&self) -> usize {
         self.duplicates
+    }
+
+    /// The last sealed-frame counter persisted for a stream (the default if none).
+    pub fn last_counter_of(&self, device: DeviceId, epoch: Epoch) -> FrameCounter {
+        self.counters
+            .get(&(device, epoch))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Makes every call fail with [`StoreError::Unavailable`] (to test outages).
@@ -130,6 +141,31 @@ impl ReceiverStore for MemoryStore {
             });
         }
         self.watermarks.insert((device, epoch), new_watermark);
+        Ok(())
+    }
+}
+
+impl SealedReceiverStore for MemoryStore {
+    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
+        if self.unavailable {
+            return Err(StoreError::Unavailable);
+        }
+        Ok(self.last_counter_of(device, epoch))
+    }
+
+    fn commit_sealed(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        // `commit` changes nothing when it fails, so records and counter land together.
+        self.commit(device, epoch, first_position, records, new_watermark)?;
+        let c = self.counters.entry((device, epoch)).or_default();
+        *c = (*c).max(counter);
         Ok(())
     }
 }

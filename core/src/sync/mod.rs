@@ -33,6 +33,12 @@
 //! ([`Outbox`], [`RamStorage`], the flash backend, [`Sender`], messages) needs no
 //! allocation; [`MemoryStore`] (feature `alloc`) is an in-memory [`ReceiverStore`] for tests.
 //!
+//! ## Sealed links
+//! On an untrusted link (any care-home network or cable) use [`SealedSender`] and
+//! [`SealedReceiver`]: every payload is sealed both ways with the device's key
+//! ([`crate::seal`]), and forged, altered, replayed and plain payloads are refused
+//! ([`LinkSecurity`]). The plain [`Sender`] and [`Receiver`] are for trusted links only.
+//!
 //! ## Storage backends
 //! [`RamStorage`] is a fixed-capacity ring in RAM (state survives as long as the RAM does,
 //! e.g. a retained section). Under feature `flash`, `FlashStorage` keeps the outbox on
@@ -42,6 +48,7 @@ mod message;
 mod outbox;
 mod ram;
 mod receiver;
+mod sealed;
 mod sender;
 
 #[cfg(feature = "flash")]
@@ -60,6 +67,11 @@ pub use ram::{RamStorage, RamStorageError};
 pub use receiver::{
     Receiver, ReceiverError, ReceiverEvent, ReceiverOutput, ReceiverStore, RecordStatus,
     RecordToCommit, SchemaRange, StoreError, MAX_BATCH_RECORDS,
+};
+pub use sealed::{
+    LinkSecurity, SealedReceiver, SealedReceiverEvent, SealedReceiverOutput, SealedReceiverStore,
+    SealedReplyError, SealedSender, SealedSenderError, SealedSenderEvent, MAX_SEALED_CONTROL_LEN,
+    MIN_SEALED_MTU, SEAL_MTU_RESERVE,
 };
 pub use sender::{
     Sender, SenderConfig, SenderError, SenderEvent, StopReason, DEFAULT_INITIAL_RTO_MS,

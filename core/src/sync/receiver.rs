@@ -4,8 +4,10 @@ use core::fmt;
 
 use super::message::MAX_CONTROL_MESSAGE_LEN;
 use super::message::{Ack, Batch, Hello, Message, Nack, NackReason, Welcome};
+use super::sealed::SealedReceiverStore;
 use crate::ids::{DeviceId, Epoch};
 use crate::record::{Header, Record, RecordError, ValidationError};
+use crate::seal::FrameCounter;
 use crate::time::{Timestamp, UtcSeconds};
 use crate::wire::codec::{DecodeError, EncodeError};
 use crate::SCHEMA_VERSION;
@@ -304,8 +306,97 @@ impl<St: ReceiverStore> Receiver<St> {
                 needed: MAX_CONTROL_MESSAGE_LEN,
             });
         }
+        let (reply, event) = self.process(now_utc, Message::decode(payload));
+        let reply_len = match reply {
+            Some(m) => m.encode(out)?,
+            None => 0,
+        };
+        Ok(ReceiverOutput { reply_len, event })
+    }
+
+    /// Handles one decoded message (or decoding failure) and returns the reply to send.
+    pub(super) fn process(
+        &mut self,
+        now_utc: Option<u64>,
+        msg: Result<Message<'_>, DecodeError>,
+    ) -> (Option<Message<'static>>, ReceiverEvent) {
+        let mut ctx = Ctx {
+            store: &mut self.store,
+            schemas: &self.schemas,
+            session: &mut self.session,
+        };
+        ctx.process(now_utc, msg)
+    }
+
+    /// Like [`Receiver::process`], committing through
+    /// [`SealedReceiverStore::commit_sealed`] with the frame `counter` of a sealed payload.
+    pub(super) fn process_sealed(
+        &mut self,
+        now_utc: Option<u64>,
+        msg: Result<Message<'_>, DecodeError>,
+        counter: FrameCounter,
+    ) -> (Option<Message<'static>>, ReceiverEvent)
+    where
+        St: SealedReceiverStore,
+    {
+        let mut store = WithCounter {
+            store: &mut self.store,
+            counter,
+        };
+        let mut ctx = Ctx {
+            store: &mut store,
+            schemas: &self.schemas,
+            session: &mut self.session,
+        };
+        ctx.process(now_utc, msg)
+    }
+}
+
+/// Commits through [`SealedReceiverStore::commit_sealed`] with a frame counter.
+struct WithCounter<'s, St> {
+    store: &'s mut St,
+    counter: FrameCounter,
+}
+
+impl<St: SealedReceiverStore> ReceiverStore for WithCounter<'_, St> {
+    fn watermark(&mut self, device: DeviceId, epoch: Epoch) -> Result<u32, StoreError> {
+        self.store.watermark(device, epoch)
+    }
+
+    fn commit(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+    ) -> Result<(), StoreError> {
+        self.store.commit_sealed(
+            device,
+            epoch,
+            first_position,
+            records,
+            new_watermark,
+            self.counter,
+        )
+    }
+}
+
+/// The receiver's state borrowed for one message, over any store.
+struct Ctx<'a, X: ReceiverStore> {
+    store: &'a mut X,
+    schemas: &'a SchemaRange,
+    session: &'a mut Option<Session>,
+}
+
+impl<X: ReceiverStore> Ctx<'_, X> {
+    fn process(
+        &mut self,
+        now_utc: Option<u64>,
+        msg: Result<Message<'_>, DecodeError>,
+    ) -> (Option<Message<'static>>, ReceiverEvent) {
         let now_utc = now_utc.filter(|t| UtcSeconds::new(*t).is_ok());
-        let (reply, event) = match Message::decode(payload) {
+        match msg {
             Ok(Message::Hello(h)) => self.on_hello(now_utc, &h),
             Ok(Message::Batch(b)) => self.on_batch(&b),
             Ok(_) => (None, ReceiverEvent::Ignored),
@@ -317,12 +408,7 @@ impl<St: ReceiverStore> Receiver<St> {
                 })),
                 ReceiverEvent::Malformed,
             ),
-        };
-        let reply_len = match reply {
-            Some(m) => m.encode(out)?,
-            None => 0,
-        };
-        Ok(ReceiverOutput { reply_len, event })
+        }
     }
 
     fn on_hello(
@@ -375,7 +461,7 @@ impl<St: ReceiverStore> Receiver<St> {
                 watermark.saturating_add(1),
             );
         }
-        self.session = Some(Session {
+        *self.session = Some(Session {
             device,
             epoch,
             boot: h.boot,

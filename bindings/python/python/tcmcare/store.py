@@ -1,0 +1,442 @@
+"""Storage: the store protocols and the built-in SQLite stores.
+
+A record store keeps every record's **envelope bytes unchanged** (so records of kinds this
+version does not know are kept and can be forwarded) and deduplicates by record id
+(origin device, epoch, sequence): adding a record twice is harmless. Three protocols:
+
+- :class:`RecordStore` -- what reports and exports read (``envelopes()``) and what direct
+  imports write (``add()``);
+- :class:`ReceiverStore` -- what :class:`tcmcare.Receiver` commits into: per-stream
+  watermarks and atomic commits (one transaction for the records and the watermark);
+- :class:`OutboxStorage` -- where :class:`tcmcare.Outbox` persists the records it sends.
+
+:class:`SQLiteStore` implements the first two on Python's :mod:`sqlite3`,
+:class:`SQLiteOutboxStorage` the third. Integrators plug their own database by implementing
+the same methods. The SQLite schema (version 1) is :data:`SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time as _time
+from typing import Iterator, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
+
+from . import _native
+from .errors import IdConflictError, StoreConflictError, UnknownKindError
+from .types import CommitRecord, RecordId, UnknownTime
+
+__all__ = [
+    "RecordStore",
+    "ReceiverStore",
+    "OutboxStorage",
+    "SQLiteStore",
+    "SQLiteOutboxStorage",
+    "SCHEMA",
+    "STORE_SCHEMA_VERSION",
+]
+
+STORE_SCHEMA_VERSION = 1
+"""Version of :data:`SCHEMA`; stored in ``meta`` under ``"schema"``."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    record_no     INTEGER PRIMARY KEY,  -- storage order
+    device        INTEGER,              -- record id (origin device, epoch, seq) from the
+    epoch         INTEGER,              --   header; NULL when the header is unreadable
+    seq           INTEGER,
+    kind          INTEGER NOT NULL,     -- wire kind number (known or not)
+    care_home     INTEGER,
+    resident      INTEGER,              -- pseudonymous resident number in the care home
+    time_utc      INTEGER,              -- Unix seconds; NULL when the device had no clock
+    placed_utc    INTEGER,              -- a clockless record's time placed by the receiver
+    status        TEXT    NOT NULL,     -- 'valid', 'unknown_kind', 'invalid:<code>',
+                                        --   'malformed:<code>'
+    id_conflict   INTEGER NOT NULL DEFAULT 0,  -- 1: another record has this id (epoch reuse)
+    envelope      BLOB    NOT NULL,     -- the envelope bytes as received, never rewritten
+    stream_device INTEGER,              -- sync stream and position it arrived at
+    stream_epoch  INTEGER,              --   (NULL when added directly)
+    position      INTEGER,
+    received_utc  INTEGER NOT NULL      -- when this store got it
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records (device, epoch, seq)
+    WHERE id_conflict = 0 AND device IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_by_resident ON records (care_home, resident, time_utc);
+CREATE TABLE IF NOT EXISTS watermarks (
+    device    INTEGER NOT NULL,
+    epoch     INTEGER NOT NULL,
+    watermark INTEGER NOT NULL,         -- highest contiguous stream position committed
+    PRIMARY KEY (device, epoch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+"""The SQL of :class:`SQLiteStore`."""
+
+OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_meta (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    device        INTEGER NOT NULL,
+    epoch         INTEGER NOT NULL,
+    acked_through INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox_entries (
+    position INTEGER PRIMARY KEY,
+    entry    BLOB NOT NULL
+);
+"""
+"""The SQL of :class:`SQLiteOutboxStorage`."""
+
+_Bytes = Union[bytes, bytearray, memoryview]
+_IdLike = Union[RecordId, Tuple[int, int, int]]
+
+
+@runtime_checkable
+class RecordStore(Protocol):
+    """What reports and exports read, and direct imports write."""
+
+    def add(self, envelope: bytes) -> bool:
+        """Stores one envelope; ``True`` if it was new, ``False`` if already stored."""
+        ...
+
+    def envelopes(self) -> Iterator[bytes]:
+        """Every stored envelope to report on: valid records and records of kinds this
+        version does not know, without id conflicts, in record-id order."""
+        ...
+
+
+@runtime_checkable
+class ReceiverStore(Protocol):
+    """What :class:`tcmcare.Receiver` commits into. Raise a
+    :class:`tcmcare.errors.StoreError` subclass to refuse a call (the sender retries)."""
+
+    def watermark(self, device: int, epoch: int) -> int:
+        """The highest contiguous position committed of stream ``(device, epoch)`` (0 for a
+        stream never seen)."""
+        ...
+
+    def commit(
+        self,
+        device: int,
+        epoch: int,
+        first_position: int,
+        records: Sequence[CommitRecord],
+        new_watermark: int,
+    ) -> None:
+        """Stores ``records`` (consecutive positions from ``first_position``, the stored
+        watermark + 1) and sets the watermark to ``new_watermark``, all or nothing. A record
+        whose id is already stored with the same bytes is not stored again."""
+        ...
+
+
+@runtime_checkable
+class OutboxStorage(Protocol):
+    """Where :class:`tcmcare.Outbox` persists entries. ``append`` must be durable before it
+    returns, must never overwrite, and returns ``False`` when full."""
+
+    def load_meta(self) -> Optional[Tuple[int, int, int]]:
+        """``(device, epoch, acked_through)``, ``None`` on new or wiped storage."""
+        ...
+
+    def store_meta(self, device: int, epoch: int, acked_through: int) -> None: ...
+
+    def append(self, position: int, entry: bytes) -> bool: ...
+
+    def bounds(self) -> Optional[Tuple[int, int, int]]:
+        """``(oldest position, newest position, count)``, ``None`` when empty."""
+        ...
+
+    def remove_through(self, position: int) -> None: ...
+
+    def read_from(self, position: int) -> Iterator[Tuple[int, bytes]]:
+        """Entries at ``position`` or later, oldest first."""
+        ...
+
+    def free_bytes(self) -> int: ...
+
+
+def _envelope_of(item: Union[_Bytes, "_native.Record"]) -> bytes:
+    if isinstance(item, _native.Record):
+        return _native.encode(item)
+    return bytes(item)
+
+
+def _unix(when: object) -> Optional[int]:
+    if when is None or isinstance(when, UnknownTime):
+        return None
+    ts = getattr(when, "timestamp")()
+    return int(ts)
+
+
+class SQLiteStore:
+    """The built-in record store on Python's :mod:`sqlite3` (a :class:`RecordStore` and a
+    :class:`ReceiverStore`).
+
+    ``path`` is a database file (created when missing) or ``":memory:"``.
+    """
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:") -> None:
+        self._db = sqlite3.connect(os.fspath(path))
+        with self._db:
+            self._db.executescript(SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?)",
+                    (str(STORE_SCHEMA_VERSION),),
+                )
+            elif row[0] != str(STORE_SCHEMA_VERSION):
+                raise ValueError(
+                    f"store schema {row[0]} is not {STORE_SCHEMA_VERSION}; "
+                    "use the tcmcare version that wrote it"
+                )
+
+    # -- RecordStore ---------------------------------------------------------------------
+
+    def add(self, envelope: Union[_Bytes, "_native.Record"]) -> bool:
+        """Stores a record (object or envelope bytes) directly. Returns ``True`` if it was
+        new and ``False`` if the same record was already stored. Raises the decode or
+        validation error of a bad envelope (records of unknown kinds are kept), and
+        :class:`tcmcare.IdConflictError` when a different record has the same id."""
+        data = _envelope_of(envelope)
+        status = "valid"
+        try:
+            _native.decode(data)
+        except UnknownKindError:
+            status = "unknown_kind"
+        kind, rid, resident, when = _native.read_envelope_header(data)
+        with self._db:
+            existing = self.envelope(rid)
+            if existing is not None:
+                if existing != data:
+                    raise IdConflictError(f"a different record is stored as {rid}", id=rid)
+                return False
+            self._insert(kind, rid, resident, _unix(when), None, status, 0, data, None)
+        return True
+
+    def _insert(
+        self,
+        kind: int,
+        rid: Optional[RecordId],
+        resident: object,
+        time_utc: Optional[int],
+        placed_utc: Optional[int],
+        status: str,
+        id_conflict: int,
+        data: bytes,
+        stream: Optional[Tuple[int, int, int]],
+    ) -> None:
+        care_home, number = resident if isinstance(resident, tuple) else (None, None)
+        device, epoch, seq = rid if rid is not None else (None, None, None)
+        s_device, s_epoch, position = stream if stream is not None else (None, None, None)
+        self._db.execute(
+            "INSERT INTO records (device, epoch, seq, kind, care_home, resident, time_utc,"
+            " placed_utc, status, id_conflict, envelope, stream_device, stream_epoch, position,"
+            " received_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                device,
+                epoch,
+                seq,
+                kind,
+                care_home,
+                number,
+                time_utc,
+                placed_utc,
+                status,
+                id_conflict,
+                data,
+                s_device,
+                s_epoch,
+                position,
+                int(_time.time()),
+            ),
+        )
+
+    def add_frames(self, data: bytes) -> Tuple[int, int]:
+        """Stores every record of a buffer of frames (records of unknown kinds included);
+        returns ``(new, already stored)``. Raises at the first bad frame."""
+        new = old = 0
+        for frame in data.split(b"\x00"):
+            if not frame:
+                continue
+            if self.add(_native.frame_payload(frame)):
+                new += 1
+            else:
+                old += 1
+        return new, old
+
+    def envelope(self, id: _IdLike) -> Optional[bytes]:
+        """The envelope stored under ``id`` (the first one, if an epoch was reused)."""
+        row = self._db.execute(
+            "SELECT envelope FROM records WHERE device = ? AND epoch = ? AND seq = ?"
+            " ORDER BY id_conflict, record_no LIMIT 1",
+            tuple(id),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def envelopes(self) -> Iterator[bytes]:
+        """Valid records and records of unknown kinds, without id conflicts, in record-id
+        order: what reports and exports read."""
+        for (env,) in self._db.execute(
+            "SELECT envelope FROM records WHERE status IN ('valid', 'unknown_kind')"
+            " AND id_conflict = 0 ORDER BY device, epoch, seq"
+        ):
+            yield bytes(env)
+
+    def records(self) -> Iterator["_native.Record"]:
+        """The records of :meth:`envelopes` of kinds this version knows."""
+        for env in self.envelopes():
+            try:
+                yield _native.decode(env)
+            except UnknownKindError:
+                continue
+
+    def quarantine(self) -> Iterator[Tuple[str, bytes]]:
+        """``(status, envelope)`` of committed records that are invalid, malformed or in
+        conflict with another record's id: kept for inspection, never reported."""
+        for status, conflict, env in self._db.execute(
+            "SELECT status, id_conflict, envelope FROM records"
+            " WHERE status NOT IN ('valid', 'unknown_kind') OR id_conflict = 1 ORDER BY record_no"
+        ):
+            yield (status if not conflict else f"{status}+id_conflict"), bytes(env)
+
+    # -- ReceiverStore -------------------------------------------------------------------
+
+    def watermark(self, device: int, epoch: int) -> int:
+        """The watermark of stream ``(device, epoch)`` (0 if never seen)."""
+        row = self._db.execute(
+            "SELECT watermark FROM watermarks WHERE device = ? AND epoch = ?", (device, epoch)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def commit(
+        self,
+        device: int,
+        epoch: int,
+        first_position: int,
+        records: Sequence[CommitRecord],
+        new_watermark: int,
+    ) -> None:
+        """Commits a batch and the new watermark in one transaction (see
+        :class:`ReceiverStore`). Raises :class:`tcmcare.errors.StoreConflictError` when the
+        batch does not continue the stored watermark."""
+        with self._db:
+            current = self.watermark(device, epoch)
+            consistent = (
+                first_position == current + 1
+                and new_watermark == current + len(records)
+                and all(r.position == first_position + i for i, r in enumerate(records))
+            )
+            if not consistent:
+                raise StoreConflictError(
+                    f"batch {first_position}..{new_watermark} does not continue watermark {current}"
+                )
+            for r in records:
+                conflict = 0
+                if r.id is not None:
+                    existing = self.envelope(r.id)
+                    if existing is not None:
+                        if existing == r.envelope:
+                            continue  # forwarded twice: stored once
+                        conflict = 1
+                self._insert(
+                    r.kind,
+                    r.id,
+                    r.resident,
+                    _unix(r.time),
+                    _unix(r.placed_time),
+                    r.status,
+                    conflict,
+                    r.envelope,
+                    (device, epoch, r.position),
+                )
+            self._db.execute(
+                "INSERT INTO watermarks (device, epoch, watermark) VALUES (?, ?, ?)"
+                " ON CONFLICT (device, epoch) DO UPDATE SET watermark = excluded.watermark",
+                (device, epoch, new_watermark),
+            )
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        (n,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
+        return int(n)
+
+    def __contains__(self, id: object) -> bool:
+        if not isinstance(id, tuple) or len(id) != 3:
+            return False
+        return self.envelope(id) is not None
+
+    def close(self) -> None:
+        """Closes the database."""
+        self._db.close()
+
+    def __enter__(self) -> "SQLiteStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SQLiteOutboxStorage:
+    """The built-in :class:`OutboxStorage` on :mod:`sqlite3`: every append is committed
+    (durable) before it returns; appends beyond ``capacity_bytes`` of entries are refused,
+    never overwriting."""
+
+    def __init__(
+        self, path: Union[str, "os.PathLike[str]"] = ":memory:", *, capacity_bytes: int = 64 * 1024 * 1024
+    ) -> None:
+        self.capacity_bytes = capacity_bytes
+        self._db = sqlite3.connect(os.fspath(path))
+        with self._db:
+            self._db.executescript(OUTBOX_SCHEMA)
+
+    def load_meta(self) -> Optional[Tuple[int, int, int]]:
+        row = self._db.execute("SELECT device, epoch, acked_through FROM outbox_meta").fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    def store_meta(self, device: int, epoch: int, acked_through: int) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO outbox_meta (id, device, epoch, acked_through) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET device = excluded.device, epoch = excluded.epoch,"
+                " acked_through = excluded.acked_through",
+                (device, epoch, acked_through),
+            )
+
+    def append(self, position: int, entry: bytes) -> bool:
+        if self.free_bytes() < len(entry):
+            return False
+        with self._db:
+            self._db.execute("INSERT INTO outbox_entries (position, entry) VALUES (?, ?)", (position, bytes(entry)))
+        return True
+
+    def bounds(self) -> Optional[Tuple[int, int, int]]:
+        row = self._db.execute("SELECT MIN(position), MAX(position), COUNT(*) FROM outbox_entries").fetchone()
+        return None if row[2] == 0 else (int(row[0]), int(row[1]), int(row[2]))
+
+    def remove_through(self, position: int) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM outbox_entries WHERE position <= ?", (position,))
+
+    def read_from(self, position: int) -> Iterator[Tuple[int, bytes]]:
+        for pos, entry in self._db.execute(
+            "SELECT position, entry FROM outbox_entries WHERE position >= ? ORDER BY position", (position,)
+        ):
+            yield int(pos), bytes(entry)
+
+    def free_bytes(self) -> int:
+        (used,) = self._db.execute("SELECT COALESCE(SUM(LENGTH(entry)), 0) FROM outbox_entries").fetchone()
+        return max(0, self.capacity_bytes - int(used))
+
+    def close(self) -> None:
+        """Closes the database."""
+        self._db.close()
+
+    def __enter__(self) -> "SQLiteOutboxStorage":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

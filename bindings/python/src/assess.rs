@@ -1,0 +1,339 @@
+//! Constitution identification: `ConstitutionAssessment` over core's `Assessment`, and the
+//! code tables the FHIR export names things with.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use pyo3::basic::CompareOp;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyTuple};
+
+use tcmcare_core::codes::acupoint::Acupoint;
+use tcmcare_core::constitution::{
+    apply_measurements, assess, guidance, Assessment, Constitution, ConstitutionError,
+    GuidanceCategory, ITEM_COUNT,
+};
+use tcmcare_core::json::{
+    guidance_category_from_name, guidance_category_name, technique_from_name,
+};
+use tcmcare_core::record::Body;
+
+use crate::errors;
+use crate::pyobjs;
+use crate::records::record_of;
+
+/// The outcome of one constitution identification (scores and verdicts by core).
+#[pyclass(frozen, module = "tcmcare", name = "ConstitutionAssessment")]
+pub struct PyConstitutionAssessment {
+    inner: Assessment,
+}
+
+impl PyConstitutionAssessment {
+    pub fn new(inner: Assessment) -> Self {
+        PyConstitutionAssessment { inner }
+    }
+}
+
+fn pinyin_tuple<'py>(
+    py: Python<'py>,
+    set: impl Iterator<Item = Constitution>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let names: Vec<&'static str> = set.map(Constitution::pinyin).collect();
+    PyTuple::new(py, names)
+}
+
+/// The catalogue guidance of one constitution as a `tcmcare.types.ConstitutionGuidance`.
+fn guidance_of<'py>(py: Python<'py>, c: Constitution) -> PyResult<Bound<'py, PyAny>> {
+    let g = guidance(c);
+    let advice_ty = pyobjs::advice_type(py)?;
+    let advice = g
+        .advice
+        .iter()
+        .map(|a| advice_ty.call1((guidance_category_name(a.category), a.zh, a.en)))
+        .collect::<PyResult<Vec<_>>>()?;
+    pyobjs::constitution_guidance_type(py)?.call1((
+        c.pinyin(),
+        c.name_zh(),
+        c.name_en(),
+        PyTuple::new(py, advice)?,
+        PyTuple::new(py, g.acupoints.iter().copied())?,
+    ))
+}
+
+#[pymethods]
+impl PyConstitutionAssessment {
+    /// The 33 answers assessed (items 9 and 28 as derived from measurements, if given).
+    #[getter]
+    fn answers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.answers().iter().copied())
+    }
+
+    /// Score per constitution, keyed by pinyin id.
+    #[getter]
+    fn scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for c in Constitution::ALL {
+            d.set_item(c.pinyin(), self.inner.score(c))?;
+        }
+        Ok(d)
+    }
+
+    /// Verdict per constitution: `"yes"`, `"tendency"`, `"basically_yes"` or `"no"`.
+    #[getter]
+    fn verdicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for c in Constitution::ALL {
+            d.set_item(c.pinyin(), self.inner.verdict(c).as_str())?;
+        }
+        Ok(d)
+    }
+
+    /// Every constitution whose verdict is not `"no"`.
+    #[getter]
+    fn identified<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        pinyin_tuple(py, self.inner.identified().iter())
+    }
+
+    /// The constitution(s) guidance is primarily based on: the highest-scoring identified
+    /// biased type(s) (several when tied: a TCM physician chooses), else `("pinghe",)`,
+    /// else empty.
+    #[getter]
+    fn primary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        pinyin_tuple(py, self.inner.primary().iter())
+    }
+
+    /// `True` when no type is determinable (re-collect the answers after two weeks).
+    #[getter]
+    fn needs_recollection(&self) -> bool {
+        self.inner.needs_recollection()
+    }
+
+    /// Pairs the form says to re-check (阴虚 and 阳虚 both `"yes"`).
+    #[getter]
+    fn contradictions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let pairs = self
+            .inner
+            .contradictions()
+            .map(|(a, b)| PyTuple::new(py, [a.pinyin(), b.pinyin()]))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(py, pairs)
+    }
+
+    /// Catalogue guidance for each identified constitution, keyed by pinyin id.
+    #[getter]
+    fn guidance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for c in self.inner.identified().iter() {
+            d.set_item(c.pinyin(), guidance_of(py, c)?)?;
+        }
+        Ok(d)
+    }
+
+    fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> Py<PyAny> {
+        let py = other.py();
+        let Ok(o) = other.cast::<PyConstitutionAssessment>() else {
+            return py.NotImplemented();
+        };
+        let eq = self.inner == o.get().inner;
+        match op {
+            CompareOp::Eq => PyBool::new(py, eq).to_owned().into_any().unbind(),
+            CompareOp::Ne => PyBool::new(py, !eq).to_owned().into_any().unbind(),
+            _ => py.NotImplemented(),
+        }
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.inner.hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        let scores: Vec<String> = Constitution::ALL
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}={}/{}",
+                    c.pinyin(),
+                    self.inner.score(*c),
+                    self.inner.verdict(*c).as_str()
+                )
+            })
+            .collect();
+        format!("ConstitutionAssessment({})", scores.join(", "))
+    }
+}
+
+/// Scores 33 answers; `bmi_centi` / `waist_mm` replace items 9 and 28 when given.
+#[pyfunction]
+#[pyo3(signature = (answers, bmi_centi=None, waist_mm=None))]
+fn assess_answers(
+    py: Python<'_>,
+    answers: &Bound<'_, PyAny>,
+    bmi_centi: Option<u32>,
+    waist_mm: Option<u16>,
+) -> PyResult<PyConstitutionAssessment> {
+    let mut list = [0u8; ITEM_COUNT];
+    let mut n = 0usize;
+    for (i, item) in answers.try_iter()?.enumerate() {
+        let item = item?;
+        let value: i64 = item.extract().map_err(|_| {
+            errors::validation(
+                py,
+                "wrong_type",
+                "answers",
+                &format!("answers: item {} is not an integer", i + 1),
+            )
+        })?;
+        if let Some(slot) = list.get_mut(i) {
+            // Outside 0..=255 is outside 1..=5 as well; core reports the first bad item.
+            *slot = u8::try_from(value).map_err(|_| {
+                errors::validation(
+                    py,
+                    "answer_out_of_range",
+                    "answers",
+                    &format!("answers: answer {value} at item {} outside 1..=5", i + 1),
+                )
+            })?;
+        }
+        n = i + 1;
+    }
+    if n != ITEM_COUNT {
+        return Err(errors::validation(
+            py,
+            "wrong_type",
+            "answers",
+            &format!("answers: expected {ITEM_COUNT} answers, got {n}"),
+        ));
+    }
+    apply_measurements(&mut list, bmi_centi, waist_mm);
+    match assess(&list) {
+        Ok(a) => Ok(PyConstitutionAssessment::new(a)),
+        Err(ConstitutionError::AnswerOutOfRange { item, value }) => Err(errors::validation(
+            py,
+            "answer_out_of_range",
+            "answers",
+            &format!("answers: answer {value} at item {item} outside 1..=5"),
+        )),
+    }
+}
+
+/// `(中文, English)` names of a constitution pinyin id.
+#[pyfunction]
+fn constitution_names(py: Python<'_>, pinyin: &str) -> PyResult<(&'static str, &'static str)> {
+    let c = Constitution::from_pinyin(pinyin).ok_or_else(|| {
+        errors::validation(
+            py,
+            "unknown_name",
+            "constitution",
+            &format!("unknown constitution {pinyin:?}"),
+        )
+    })?;
+    Ok((c.name_zh(), c.name_en()))
+}
+
+/// `(中文, English)` names of a technique name.
+#[pyfunction]
+fn technique_names(py: Python<'_>, name: &str) -> PyResult<(&'static str, &'static str)> {
+    let t = technique_from_name(name).ok_or_else(|| {
+        errors::validation(
+            py,
+            "unknown_name",
+            "technique",
+            &format!("unknown technique {name:?}"),
+        )
+    })?;
+    Ok((t.name_zh(), t.name_en()))
+}
+
+/// `(中文, English)` names of a guidance area.
+#[pyfunction]
+fn guidance_category_names(py: Python<'_>, name: &str) -> PyResult<(&'static str, &'static str)> {
+    let g = guidance_category_from_name(name).ok_or_else(|| {
+        errors::validation(
+            py,
+            "unknown_name",
+            "guidance",
+            &format!("unknown guidance area {name:?}"),
+        )
+    })?;
+    Ok((g.name_zh(), g.name_en()))
+}
+
+/// `(中文, pinyin)` of a common elderly-care acupoint (DOMAIN.md 5), `None` for others.
+#[pyfunction]
+fn acupoint_names(py: Python<'_>, code: &str) -> PyResult<Option<(&'static str, &'static str)>> {
+    let a = Acupoint::parse(code).map_err(|e| {
+        errors::validation(
+            py,
+            "invalid_acupoint",
+            "acupoints",
+            &format!("acupoints: {e}"),
+        )
+    })?;
+    Ok(a.common_name())
+}
+
+/// The numeric view of a vital-signs record for export: `(field, LOINC, display, UCUM,
+/// mantissa, exponent)` per value (`tcmcare_core::json::vital_quantities`).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn vital_quantities(
+    record: &Bound<'_, PyAny>,
+) -> PyResult<
+    Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        i64,
+        i8,
+    )>,
+> {
+    let r = record_of(record)?;
+    let Body::Vitals(v) = &r.body else {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "vital_quantities() needs a VitalSigns record",
+        ));
+    };
+    Ok(tcmcare_core::json::vital_quantities(v)
+        .into_iter()
+        .map(|q| {
+            (
+                q.field,
+                q.sign.loinc(),
+                q.sign.loinc_display(),
+                q.sign.ucum(),
+                q.mantissa,
+                q.exponent,
+            )
+        })
+        .collect())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    use tcmcare_core::codes::vital;
+    m.add_class::<PyConstitutionAssessment>()?;
+    m.add_function(wrap_pyfunction!(assess_answers, m)?)?;
+    m.add_function(wrap_pyfunction!(constitution_names, m)?)?;
+    m.add_function(wrap_pyfunction!(technique_names, m)?)?;
+    m.add_function(wrap_pyfunction!(guidance_category_names, m)?)?;
+    m.add_function(wrap_pyfunction!(acupoint_names, m)?)?;
+    m.add_function(wrap_pyfunction!(vital_quantities, m)?)?;
+    m.add(
+        "CONSTITUTIONS",
+        Constitution::ALL.map(Constitution::pinyin).to_vec(),
+    )?;
+    m.add(
+        "GUIDANCE_CATEGORIES",
+        GuidanceCategory::ALL
+            .iter()
+            .map(|c| guidance_category_name(*c))
+            .collect::<Vec<_>>(),
+    )?;
+    m.add("VITAL_SIGNS_PANEL_LOINC", vital::VITAL_SIGNS_PANEL_LOINC)?;
+    m.add("BP_PANEL_LOINC", vital::BP_PANEL_LOINC)?;
+    m.add("SPO2_FHIR_BASE_LOINC", vital::SPO2_FHIR_BASE_LOINC)?;
+    m.add("SPO2_FHIR_BASE_DISPLAY", vital::SPO2_FHIR_BASE_DISPLAY)?;
+    Ok(())
+}

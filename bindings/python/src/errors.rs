@@ -1,0 +1,117 @@
+//! Core errors as the exceptions of `tcmcare.errors`.
+//!
+//! The exception classes are defined in Python (`tcmcare/errors.py`) so that they carry
+//! typed attributes (`field`, `code`...) and can be caught precisely; this module only
+//! hands them the field, code and message core reports.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyBytes;
+
+use tcmcare_core::json::{validation_code, validation_field, JsonError};
+use tcmcare_core::record::{RecordError, ValidationError};
+use tcmcare_core::wire::{DecodeError, FrameError};
+
+fn factory<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyAny>> {
+    static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    ERRORS
+        .get_or_try_init(py, || py.import("tcmcare.errors").map(Bound::unbind))?
+        .bind(py)
+        .getattr(name)
+}
+
+/// Builds the exception with `factory_name(args...)`; a failure to build it is raised
+/// instead (it can only be an import problem of the package itself).
+fn make<'py, A>(py: Python<'py>, factory_name: &'static str, args: A) -> PyErr
+where
+    A: pyo3::call::PyCallArgs<'py>,
+{
+    match factory(py, factory_name).and_then(|f| f.call1(args)) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+/// A `tcmcare.ValidationError` subclass for a code, field and message.
+pub fn validation(py: Python<'_>, code: &str, field: &str, message: &str) -> PyErr {
+    make(py, "_validation_error", (code, field, message))
+}
+
+/// The exception for a core validation error.
+pub fn from_validation(py: Python<'_>, e: &ValidationError) -> PyErr {
+    validation(
+        py,
+        validation_code(e),
+        validation_field(e),
+        &format!("{}: {e}", validation_field(e)),
+    )
+}
+
+/// The exception for a JSON-view error.
+pub fn from_json(py: Python<'_>, e: &JsonError) -> PyErr {
+    match e {
+        JsonError::Invalid(v) => from_validation(py, v),
+        _ => validation(py, e.code(), e.field(), &e.to_string()),
+    }
+}
+
+/// The stable snake_case code of a decode error.
+pub fn decode_code(e: &DecodeError) -> &'static str {
+    match e {
+        DecodeError::Truncated { .. } => "truncated",
+        DecodeError::VarintOverflow { .. } => "varint_overflow",
+        DecodeError::NonCanonicalVarint { .. } => "non_canonical_varint",
+        DecodeError::InvalidUtf8 { .. } => "invalid_utf8",
+        DecodeError::InvalidValue { .. } => "invalid_value",
+        DecodeError::TrailingBytes { .. } => "trailing_bytes",
+    }
+}
+
+/// The exception for malformed bytes.
+pub fn from_decode(py: Python<'_>, e: &DecodeError) -> PyErr {
+    make(
+        py,
+        "_decode_error",
+        (decode_code(e), e.field(), e.to_string()),
+    )
+}
+
+/// The exception for a record that cannot be decoded; `envelope` is the input, kept by
+/// `UnknownKindError` for forwarding.
+pub fn from_record(py: Python<'_>, e: &RecordError, envelope: &[u8]) -> PyErr {
+    match e {
+        RecordError::Decode(d) => from_decode(py, d),
+        RecordError::Invalid(v) => from_validation(py, v),
+        RecordError::UnknownKind(k) => make(
+            py,
+            "_unknown_kind_error",
+            (*k, PyBytes::new(py, envelope), e.to_string()),
+        ),
+        // Only encoding into a too-small buffer gives this; the bindings always pass a
+        // buffer of MAX_ENVELOPE_LEN, so it means a bug, reported as such.
+        RecordError::Encode(x) => {
+            pyo3::exceptions::PyRuntimeError::new_err(format!("internal encoding error: {x}"))
+        }
+    }
+}
+
+/// The exception for a corrupt frame.
+pub fn from_frame(py: Python<'_>, e: &FrameError) -> PyErr {
+    let (code, expected, computed) = match e {
+        FrameError::Empty => ("empty", None, None),
+        FrameError::Cobs => ("cobs", None, None),
+        FrameError::TooShort => ("too_short", None, None),
+        FrameError::Crc { expected, computed } => ("crc", Some(*expected), Some(*computed)),
+        FrameError::TooLong => ("too_long", None, None),
+    };
+    make(
+        py,
+        "_frame_error",
+        (code, e.to_string(), expected, computed),
+    )
+}
+
+/// A `tcmcare.errors.OutboxError` (or its `OutboxFullError` subclass for code `"full"`).
+pub fn outbox(py: Python<'_>, code: &str, message: &str) -> PyErr {
+    make(py, "_outbox_error", (code, message))
+}

@@ -1,0 +1,859 @@
+//! Store-and-forward sync: `Receiver` and `Outbox` over core's sans-IO state machines.
+//!
+//! Core does the protocol (watermarks, acks, nacks, retransmission, placing clockless
+//! records); this module plugs Python objects in as the receiver's store and the outbox's
+//! storage (`tcmcare.store.SQLiteStore`, `tcmcare.store.SQLiteOutboxStorage`, or the
+//! integrator's own), splits byte streams into frames and translates events.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use tcmcare_core::ids::{DeviceId, Epoch};
+use tcmcare_core::json::validation_code;
+use tcmcare_core::sync::{
+    AppendError, EntryBounds, NackReason, Outbox, OutboxError, OutboxMeta, OutboxStorage, Receiver,
+    ReceiverEvent, ReceiverStore, RecordStatus, RecordToCommit, SchemaRange, Sender, SenderConfig,
+    SenderError, SenderEvent, StopReason, StoreError, DEFAULT_INITIAL_RTO_MS, DEFAULT_MAX_RTO_MS,
+    DEFAULT_MTU, DEFAULT_WINDOW, MAX_CONTROL_MESSAGE_LEN,
+};
+use tcmcare_core::wire::{decode_frame, encode_frame, max_frame_len, FrameError, FRAME_DELIMITER};
+
+use crate::errors;
+use crate::pyobjs;
+
+/// Largest frame a sync endpoint buffers before the delimiter (a batch under any sensible
+/// MTU); longer input is dropped up to the next delimiter and reported as a frame error.
+pub const MAX_SYNC_FRAME_LEN: usize = 64 * 1024;
+
+/// Splits a byte stream into frame payloads (CRC checked).
+#[derive(Default)]
+struct FrameSplitter {
+    buf: Vec<u8>,
+    overflow: bool,
+}
+
+impl FrameSplitter {
+    fn feed(&mut self, data: &[u8]) -> Vec<Result<Vec<u8>, FrameError>> {
+        let mut out = Vec::new();
+        let mut rest = data;
+        while let Some(i) = rest.iter().position(|b| *b == FRAME_DELIMITER) {
+            let (part, tail) = rest.split_at(i);
+            rest = tail.get(1..).unwrap_or(&[]);
+            if self.overflow {
+                self.overflow = false;
+                self.buf.clear();
+                out.push(Err(FrameError::TooLong));
+                continue;
+            }
+            self.buf.extend_from_slice(part);
+            if self.buf.is_empty() {
+                continue; // idle delimiter
+            }
+            let mut frame = std::mem::take(&mut self.buf);
+            out.push(decode_frame(&mut frame).map(<[u8]>::to_vec));
+        }
+        if !self.overflow {
+            self.buf.extend_from_slice(rest);
+            if self.buf.len() > MAX_SYNC_FRAME_LEN {
+                self.overflow = true;
+                self.buf.clear();
+            }
+        }
+        out
+    }
+}
+
+fn frame_bytes<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = vec![0u8; max_frame_len(payload.len())];
+    let n = encode_frame(payload, &mut out)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok(PyBytes::new(py, out.get(..n).unwrap_or(&[])))
+}
+
+/// Frames a payload (`COBS(payload | CRC-32C) 00`), e.g. a reply of `Receiver.handle`.
+#[pyfunction]
+fn frame<'py>(py: Python<'py>, payload: PyBackedBytes) -> PyResult<Bound<'py, PyBytes>> {
+    frame_bytes(py, &payload)
+}
+
+fn details<'py>(py: Python<'py>, items: &[(&str, Option<u64>)]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in items {
+        d.set_item(*k, *v)?;
+    }
+    Ok(d)
+}
+
+// ----------------------------------------------------------------------------------------
+// Receiver
+
+fn status_name(s: &RecordStatus) -> String {
+    match s {
+        RecordStatus::Valid => "valid".into(),
+        RecordStatus::UnknownKind => "unknown_kind".into(),
+        RecordStatus::Invalid(v) => format!("invalid:{}", validation_code(v)),
+        RecordStatus::Malformed(d) => format!("malformed:{}", errors::decode_code(d)),
+    }
+}
+
+/// A `tcmcare.types.CommitRecord`.
+fn commit_record<'py>(py: Python<'py>, r: &RecordToCommit<'_>) -> PyResult<Bound<'py, PyAny>> {
+    let (id, resident, time) = match &r.header {
+        Some(h) => (
+            Some(pyobjs::record_id(py, &h.id)?),
+            Some(pyobjs::resident_ref(py, &h.resident)?),
+            Some(pyobjs::timestamp(py, &h.time)?),
+        ),
+        None => (None, None, None),
+    };
+    let placed = r
+        .placed_time
+        .map(|t| pyobjs::utc_from_unix(py)?.call1((t.unix(),)))
+        .transpose()?;
+    pyobjs::commit_record_type(py)?.call1((
+        r.position,
+        PyBytes::new(py, r.envelope),
+        r.kind,
+        id,
+        resident,
+        time,
+        status_name(&r.status),
+        placed,
+    ))
+}
+
+/// A Python object as the receiver's store.
+struct PyReceiverStore {
+    obj: Py<PyAny>,
+    last_error: Option<PyErr>,
+}
+
+impl PyReceiverStore {
+    fn fail(&mut self, py: Python<'_>, e: PyErr) -> StoreError {
+        let kind = |name: &str| -> bool {
+            py.import("tcmcare.errors")
+                .and_then(|m| m.getattr(name))
+                .map(|cls| e.value(py).is_instance(&cls).unwrap_or(false))
+                .unwrap_or(false)
+        };
+        let err = if kind("StoreFullError") {
+            StoreError::Full
+        } else if kind("StoreConflictError") {
+            StoreError::Conflict
+        } else {
+            StoreError::Unavailable
+        };
+        self.last_error = Some(e);
+        err
+    }
+}
+
+impl ReceiverStore for PyReceiverStore {
+    fn watermark(&mut self, device: DeviceId, epoch: Epoch) -> Result<u32, StoreError> {
+        Python::attach(|py| {
+            let r = self
+                .obj
+                .bind(py)
+                .call_method1("watermark", (device.0, epoch.0))
+                .and_then(|v| v.extract::<u32>());
+            r.map_err(|e| self.fail(py, e))
+        })
+    }
+
+    fn commit(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+    ) -> Result<(), StoreError> {
+        Python::attach(|py| {
+            let r = records
+                .iter()
+                .map(|r| commit_record(py, r))
+                .collect::<PyResult<Vec<_>>>()
+                .and_then(|list| PyList::new(py, list))
+                .and_then(|list| {
+                    self.obj.bind(py).call_method1(
+                        "commit",
+                        (device.0, epoch.0, first_position, list, new_watermark),
+                    )
+                });
+            r.map(|_| ()).map_err(|e| self.fail(py, e))
+        })
+    }
+}
+
+fn nack_reason(r: &NackReason) -> (&'static str, Option<(u16, u16)>, Option<u32>) {
+    match r {
+        NackReason::Gap => ("gap", None, None),
+        NackReason::UnsupportedSchema { min, max } => {
+            ("unsupported_schema", Some((*min, *max)), None)
+        }
+        NackReason::StoreUnavailable => ("store_unavailable", None, None),
+        NackReason::NotIntroduced => ("not_introduced", None, None),
+        NackReason::EpochReused { watermark } => ("epoch_reused", None, Some(*watermark)),
+        NackReason::Malformed => ("malformed", None, None),
+    }
+}
+
+fn receiver_event<'py>(
+    py: Python<'py>,
+    e: &ReceiverEvent,
+) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
+    Ok(match e {
+        ReceiverEvent::Introduced {
+            device,
+            epoch,
+            watermark,
+            sender_clock_valid,
+        } => {
+            let d = details(
+                py,
+                &[
+                    ("device", Some(device.0.into())),
+                    ("epoch", Some(epoch.0.into())),
+                    ("watermark", Some((*watermark).into())),
+                ],
+            )?;
+            d.set_item("sender_clock_valid", *sender_clock_valid)?;
+            ("introduced", d)
+        }
+        ReceiverEvent::Committed {
+            device,
+            epoch,
+            first_position,
+            count,
+            watermark,
+        } => (
+            "committed",
+            details(
+                py,
+                &[
+                    ("device", Some(device.0.into())),
+                    ("epoch", Some(epoch.0.into())),
+                    ("first_position", Some((*first_position).into())),
+                    ("count", Some((*count).into())),
+                    ("watermark", Some((*watermark).into())),
+                ],
+            )?,
+        ),
+        ReceiverEvent::Duplicate { watermark } => (
+            "duplicate",
+            details(py, &[("watermark", Some((*watermark).into()))])?,
+        ),
+        ReceiverEvent::Gap { expected, got } => (
+            "gap",
+            details(
+                py,
+                &[
+                    ("expected", Some((*expected).into())),
+                    ("got", Some((*got).into())),
+                ],
+            )?,
+        ),
+        ReceiverEvent::Refused(reason) => {
+            let (name, schemas, watermark) = nack_reason(reason);
+            let d = PyDict::new(py);
+            d.set_item("reason", name)?;
+            if let Some((min, max)) = schemas {
+                d.set_item("min_schema", min)?;
+                d.set_item("max_schema", max)?;
+            }
+            if let Some(w) = watermark {
+                d.set_item("watermark", w)?;
+            }
+            ("refused", d)
+        }
+        ReceiverEvent::NotIntroduced => ("not_introduced", PyDict::new(py)),
+        ReceiverEvent::StoreFailed(s) => {
+            let d = PyDict::new(py);
+            d.set_item(
+                "error",
+                match s {
+                    StoreError::Unavailable => "unavailable",
+                    StoreError::Full => "full",
+                    StoreError::Conflict => "conflict",
+                },
+            )?;
+            ("store_failed", d)
+        }
+        ReceiverEvent::Malformed => ("malformed", PyDict::new(py)),
+        ReceiverEvent::Ignored => ("ignored", PyDict::new(py)),
+    })
+}
+
+/// Unix seconds of `now_utc` (None: the system clock; 0: no valid clock).
+fn utc_now(now_utc: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    match now_utc {
+        None => Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())),
+        Some(v) if v.is_instance(pyobjs::datetime_type(v.py())?)? => {
+            let ts: f64 = v.call_method0("timestamp")?.extract()?;
+            Ok((ts >= 0.0).then_some(ts as u64))
+        }
+        Some(v) => {
+            let t: u64 = v.extract()?;
+            Ok((t != 0).then_some(t))
+        }
+    }
+}
+
+/// The receiving end of the sync protocol, committing into a store.
+#[pyclass(module = "tcmcare", name = "Receiver")]
+pub struct PyReceiver {
+    inner: Receiver<PyReceiverStore>,
+    frames: FrameSplitter,
+}
+
+impl PyReceiver {
+    fn reply<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: &[u8],
+        now: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
+        self.inner.store_mut().last_error = None;
+        let res = self
+            .inner
+            .handle(now, payload, &mut out)
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        let (event, d) = receiver_event(py, &res.event)?;
+        let reply = out.get(..res.reply_len).unwrap_or(&[]);
+        pyobjs::receiver_reply_type(py)?.call1((PyBytes::new(py, reply), event, d))
+    }
+}
+
+#[pymethods]
+impl PyReceiver {
+    #[new]
+    #[pyo3(signature = (store=None, *, min_schema=1, max_schema=u16::MAX))]
+    fn new(
+        py: Python<'_>,
+        store: Option<Py<PyAny>>,
+        min_schema: u16,
+        max_schema: u16,
+    ) -> PyResult<Self> {
+        let obj = match store {
+            Some(s) => s,
+            None => py
+                .import("tcmcare.store")?
+                .getattr("SQLiteStore")?
+                .call0()?
+                .unbind(),
+        };
+        Ok(PyReceiver {
+            inner: Receiver::with_schemas(
+                PyReceiverStore {
+                    obj,
+                    last_error: None,
+                },
+                SchemaRange {
+                    min: min_schema,
+                    max: max_schema,
+                },
+            ),
+            frames: FrameSplitter::default(),
+        })
+    }
+
+    /// The store records are committed into.
+    #[getter]
+    fn store(&self, py: Python<'_>) -> Py<PyAny> {
+        self.inner.store().obj.clone_ref(py)
+    }
+
+    /// `(device, epoch)` of the current session, if a hello opened one.
+    #[getter]
+    fn session(&self) -> Option<(u32, u32)> {
+        self.inner.session().map(|(d, e)| (d.0, e.0))
+    }
+
+    /// The exception the store raised in the last call, if it failed.
+    #[getter]
+    fn last_store_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.inner
+            .store()
+            .last_error
+            .as_ref()
+            .map(|e| e.value(py).clone().into_any().unbind())
+    }
+
+    /// Handles one frame payload; returns the `ReceiverReply` (reply payload, event).
+    #[pyo3(signature = (payload, *, now_utc=None))]
+    fn handle<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: PyBackedBytes,
+        now_utc: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let now = utc_now(now_utc)?;
+        self.reply(py, &payload, now)
+    }
+
+    /// Feeds stream bytes (any chunking); handles every complete frame and returns their
+    /// replies. A corrupt frame gives a `"frame_error"` event and no reply (the sender
+    /// resends after its timeout).
+    #[pyo3(signature = (data, *, now_utc=None))]
+    fn receive<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: PyBackedBytes,
+        now_utc: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let now = utc_now(now_utc)?;
+        let mut out = Vec::new();
+        for f in self.frames.feed(&data) {
+            match f {
+                Ok(payload) => out.push(self.reply(py, &payload, now)?),
+                Err(e) => {
+                    let d = PyDict::new(py);
+                    d.set_item("error", e.to_string())?;
+                    out.push(pyobjs::receiver_reply_type(py)?.call1((
+                        PyBytes::new(py, &[]),
+                        "frame_error",
+                        d,
+                    ))?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A framed time-sync message carrying `now_utc` (default: the system clock).
+    #[pyo3(signature = (*, now_utc=None))]
+    fn time_sync<'py>(
+        &self,
+        py: Python<'py>,
+        now_utc: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let now = utc_now(now_utc)?.ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err("time_sync needs a valid UTC time")
+        })?;
+        let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
+        let n = self
+            .inner
+            .time_sync(now, &mut out)
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        frame_bytes(py, out.get(..n).unwrap_or(&[]))
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Outbox
+
+/// A Python object as the outbox's storage.
+struct PyOutboxStorage {
+    obj: Py<PyAny>,
+}
+
+impl OutboxStorage for PyOutboxStorage {
+    type Error = PyErr;
+
+    fn load_meta(&mut self) -> Result<Option<OutboxMeta>, PyErr> {
+        Python::attach(|py| {
+            let v = self.obj.bind(py).call_method0("load_meta")?;
+            if v.is_none() {
+                return Ok(None);
+            }
+            let (device, epoch, acked_through): (u32, u32, u32) = v.extract()?;
+            Ok(Some(OutboxMeta {
+                device: DeviceId(device),
+                epoch: Epoch(epoch),
+                acked_through,
+            }))
+        })
+    }
+
+    fn store_meta(&mut self, meta: &OutboxMeta) -> Result<(), PyErr> {
+        Python::attach(|py| {
+            self.obj
+                .bind(py)
+                .call_method1(
+                    "store_meta",
+                    (meta.device.0, meta.epoch.0, meta.acked_through),
+                )
+                .map(|_| ())
+        })
+    }
+
+    fn append(&mut self, position: u32, entry: &[u8]) -> Result<(), AppendError<PyErr>> {
+        Python::attach(|py| {
+            let stored = self
+                .obj
+                .bind(py)
+                .call_method1("append", (position, PyBytes::new(py, entry)))
+                .and_then(|v| v.is_truthy())
+                .map_err(AppendError::Storage)?;
+            if stored {
+                Ok(())
+            } else {
+                Err(AppendError::Full)
+            }
+        })
+    }
+
+    fn bounds(&mut self) -> Result<Option<EntryBounds>, PyErr> {
+        Python::attach(|py| {
+            let v = self.obj.bind(py).call_method0("bounds")?;
+            if v.is_none() {
+                return Ok(None);
+            }
+            let (oldest, newest, count): (u32, u32, usize) = v.extract()?;
+            Ok(Some(EntryBounds {
+                oldest,
+                newest,
+                count,
+            }))
+        })
+    }
+
+    fn remove_through(&mut self, position: u32) -> Result<(), PyErr> {
+        Python::attach(|py| {
+            self.obj
+                .bind(py)
+                .call_method1("remove_through", (position,))
+                .map(|_| ())
+        })
+    }
+
+    fn read_from<F>(&mut self, from: u32, mut visit: F) -> Result<(), PyErr>
+    where
+        F: FnMut(u32, &[u8]) -> bool,
+    {
+        Python::attach(|py| {
+            let entries = self.obj.bind(py).call_method1("read_from", (from,))?;
+            for item in entries.try_iter()? {
+                let (position, entry): (u32, PyBackedBytes) = item?.extract()?;
+                if !visit(position, &entry) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn free_bytes(&mut self) -> Result<usize, PyErr> {
+        Python::attach(|py| self.obj.bind(py).call_method0("free_bytes")?.extract())
+    }
+}
+
+fn outbox_error(py: Python<'_>, e: OutboxError<PyErr>) -> PyErr {
+    let code = match &e {
+        OutboxError::Storage(_) => "",
+        OutboxError::Full => "full",
+        OutboxError::TooLarge { .. } => "too_large",
+        OutboxError::Malformed(_) => "malformed",
+        OutboxError::SeqMismatch { .. } => "seq_mismatch",
+        OutboxError::PositionsExhausted => "positions_exhausted",
+        OutboxError::InvalidIdentity => "invalid_identity",
+        OutboxError::DeviceMismatch { .. } => "device_mismatch",
+        OutboxError::Corrupt => "corrupt",
+        OutboxError::AckBeyondLast { .. } => "ack_beyond_last",
+    };
+    match e {
+        OutboxError::Storage(err) => err,
+        OutboxError::Malformed(d) => errors::from_decode(py, &d),
+        other => {
+            let message = match &other {
+                OutboxError::Full => "outbox full: record refused, nothing overwritten".to_string(),
+                OutboxError::TooLarge { len } => format!("envelope of {len} bytes is too large"),
+                OutboxError::SeqMismatch { expected, found } => {
+                    format!("record id {found} where {expected} is next")
+                }
+                OutboxError::DeviceMismatch { stored } => {
+                    format!("outbox storage belongs to device {}", stored.0)
+                }
+                OutboxError::AckBeyondLast { watermark, last } => {
+                    format!("acknowledgement of {watermark} beyond last position {last}")
+                }
+                OutboxError::PositionsExhausted => {
+                    "positions of this epoch exhausted: start a new epoch".to_string()
+                }
+                OutboxError::InvalidIdentity => "device id and epoch must not be 0".to_string(),
+                OutboxError::Corrupt => {
+                    "outbox storage inconsistent: wipe it and start a new epoch".to_string()
+                }
+                OutboxError::Storage(_) | OutboxError::Malformed(_) => String::new(),
+            };
+            errors::outbox(py, code, &message)
+        }
+    }
+}
+
+fn sender_error(py: Python<'_>, e: SenderError<PyErr>) -> PyErr {
+    match e {
+        SenderError::Outbox(o) => outbox_error(py, o),
+        SenderError::InvalidConfig => pyo3::exceptions::PyValueError::new_err(
+            "invalid sender settings: mtu >= 64, window >= 1, 1 <= initial_rto_ms <= max_rto_ms",
+        ),
+        SenderError::EntryExceedsMtu { position, len } => errors::outbox(
+            py,
+            "entry_exceeds_mtu",
+            &format!("record of {len} bytes (position {position}) does not fit the MTU"),
+        ),
+        SenderError::OutputTooSmall { needed } => pyo3::exceptions::PyRuntimeError::new_err(
+            format!("internal: output buffer too small ({needed} bytes needed)"),
+        ),
+    }
+}
+
+fn stop_reason<'py>(
+    py: Python<'py>,
+    r: &StopReason,
+) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
+    let d = PyDict::new(py);
+    let name = match r {
+        StopReason::UnsupportedSchema { min, max } => {
+            d.set_item("min_schema", min)?;
+            d.set_item("max_schema", max)?;
+            "unsupported_schema"
+        }
+        StopReason::EpochReused { watermark } => {
+            d.set_item("watermark", watermark)?;
+            "epoch_reused"
+        }
+        StopReason::ReceiverBehind { watermark, acked } => {
+            d.set_item("watermark", watermark)?;
+            d.set_item("acked", acked)?;
+            "receiver_behind"
+        }
+    };
+    Ok((name, d))
+}
+
+fn sender_event<'py>(py: Python<'py>, e: &SenderEvent) -> PyResult<Bound<'py, PyTuple>> {
+    let (name, d) = match e {
+        SenderEvent::Welcomed { watermark, utc_now } => (
+            "welcomed",
+            details(
+                py,
+                &[
+                    ("watermark", Some((*watermark).into())),
+                    ("utc_now", *utc_now),
+                ],
+            )?,
+        ),
+        SenderEvent::TimeSynced { utc_now } => {
+            ("time_synced", details(py, &[("utc_now", Some(*utc_now))])?)
+        }
+        SenderEvent::Acked { watermark } => (
+            "acked",
+            details(py, &[("watermark", Some((*watermark).into()))])?,
+        ),
+        SenderEvent::Rewound { expected } => (
+            "rewound",
+            details(py, &[("expected", Some((*expected).into()))])?,
+        ),
+        SenderEvent::Reintroducing => ("reintroducing", PyDict::new(py)),
+        SenderEvent::ReceiverBusy => ("receiver_busy", PyDict::new(py)),
+        SenderEvent::Stopped(r) => {
+            let (reason, d) = stop_reason(py, r)?;
+            d.set_item("reason", reason)?;
+            ("stopped", d)
+        }
+        SenderEvent::Ignored => ("ignored", PyDict::new(py)),
+    };
+    PyTuple::new(py, [name.into_pyobject(py)?.into_any(), d.into_any()])
+}
+
+/// The sending end of the sync protocol: a persistent outbox of record envelopes and the
+/// sender state machine that streams them and drops what is acknowledged.
+#[pyclass(module = "tcmcare", name = "Outbox")]
+pub struct PyOutbox {
+    sender: Sender<PyOutboxStorage>,
+    frames: FrameSplitter,
+    max_payload: usize,
+}
+
+#[pymethods]
+impl PyOutbox {
+    #[new]
+    #[pyo3(signature = (storage=None, *, device, epoch, boot=0, clock_valid=true, mtu=DEFAULT_MTU, window=DEFAULT_WINDOW, initial_rto_ms=DEFAULT_INITIAL_RTO_MS, max_rto_ms=DEFAULT_MAX_RTO_MS))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        storage: Option<Py<PyAny>>,
+        device: u32,
+        epoch: u32,
+        boot: u32,
+        clock_valid: bool,
+        mtu: usize,
+        window: u32,
+        initial_rto_ms: u64,
+        max_rto_ms: u64,
+    ) -> PyResult<Self> {
+        let obj = match storage {
+            Some(s) => s,
+            None => py
+                .import("tcmcare.store")?
+                .getattr("SQLiteOutboxStorage")?
+                .call0()?
+                .unbind(),
+        };
+        let outbox = Outbox::open(PyOutboxStorage { obj }, DeviceId(device), Epoch(epoch))
+            .map_err(|e| outbox_error(py, e))?;
+        let config = SenderConfig {
+            mtu,
+            window,
+            initial_rto_ms,
+            max_rto_ms,
+        };
+        let sender =
+            Sender::new(outbox, config, boot, clock_valid).map_err(|e| sender_error(py, e))?;
+        Ok(PyOutbox {
+            sender,
+            frames: FrameSplitter::default(),
+            max_payload: mtu.max(MAX_CONTROL_MESSAGE_LEN),
+        })
+    }
+
+    /// The storage the outbox persists in.
+    #[getter]
+    fn storage(&self, py: Python<'_>) -> Py<PyAny> {
+        self.sender.outbox().storage().obj.clone_ref(py)
+    }
+
+    /// The device owning the stream.
+    #[getter]
+    fn device(&self) -> u32 {
+        self.sender.outbox().device().0
+    }
+
+    /// The stream's epoch (the stored one when the storage resumed an outbox).
+    #[getter]
+    fn epoch(&self) -> u32 {
+        self.sender.outbox().epoch().0
+    }
+
+    /// Whether opening started a new stream (new or wiped storage).
+    #[getter]
+    fn started_new_epoch(&self) -> bool {
+        self.sender.outbox().started_new_epoch()
+    }
+
+    /// The sequence number to put in the next record this device creates.
+    #[getter]
+    fn next_seq(&self) -> Option<u32> {
+        self.sender.next_seq().map(|s| s.0)
+    }
+
+    /// Highest position assigned.
+    #[getter]
+    fn last_position(&self) -> u32 {
+        self.sender.outbox().last_position()
+    }
+
+    /// Every position up to this one is acknowledged.
+    #[getter]
+    fn acked_through(&self) -> u32 {
+        self.sender.outbox().acked_through()
+    }
+
+    /// Whether the sender is past the hello and streaming records.
+    #[getter]
+    fn is_streaming(&self) -> bool {
+        self.sender.is_streaming()
+    }
+
+    /// Why sending stopped for good, if it did: `(reason, details)`.
+    #[getter]
+    fn stopped<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.sender
+            .stopped()
+            .map(|r| {
+                let (name, d) = stop_reason(py, &r)?;
+                PyTuple::new(py, [name.into_pyobject(py)?.into_any(), d.into_any()])
+            })
+            .transpose()
+    }
+
+    /// When `poll` next has something to do (milliseconds on the caller's clock).
+    #[getter]
+    fn next_timeout(&self) -> Option<u64> {
+        self.sender.next_timeout()
+    }
+
+    fn __len__(&self) -> usize {
+        self.sender.outbox().len()
+    }
+
+    /// Tells the sender whether the device clock is valid (for its next hello).
+    fn set_clock_valid(&mut self, valid: bool) {
+        self.sender.set_clock_valid(valid);
+    }
+
+    /// Persists a record (object or envelope bytes) and returns its position. A record of
+    /// this device must carry the outbox's epoch and `next_seq`; other devices' records
+    /// are forwarded unchanged. Raises `OutboxFullError` when full (nothing overwritten).
+    fn push(&mut self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<u32> {
+        let envelope: Vec<u8> = match crate::records::record_ref(record) {
+            Ok(r) => r.envelope(py)?,
+            Err(_) => record.extract::<PyBackedBytes>()?.to_vec(),
+        };
+        self.sender.push(&envelope).map_err(|e| sender_error(py, e))
+    }
+
+    /// The next frame to send, if one is due at `now_ms` (the caller's monotonic clock in
+    /// milliseconds): the hello, a batch, or a resend.
+    fn poll<'py>(&mut self, py: Python<'py>, now_ms: u64) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let mut out = vec![0u8; self.max_payload + tcmcare_core::sync::BATCH_HEAD_RESERVE];
+        match self
+            .sender
+            .poll_transmit(now_ms, &mut out)
+            .map_err(|e| sender_error(py, e))?
+        {
+            Some(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Handles one payload from the receiver; returns `(event, details)`.
+    fn handle<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: PyBackedBytes,
+        now_ms: u64,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let e = self
+            .sender
+            .handle(now_ms, &payload)
+            .map_err(|e| sender_error(py, e))?;
+        sender_event(py, &e)
+    }
+
+    /// Feeds bytes from the receiver (any chunking); returns the `(event, details)` of
+    /// every complete frame (corrupt frames are skipped: the protocol resends).
+    fn receive<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: PyBackedBytes,
+        now_ms: u64,
+    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let mut out = Vec::new();
+        // Corrupt frames are skipped: the protocol resends.
+        for payload in self.frames.feed(&data).into_iter().flatten() {
+            let e = self
+                .sender
+                .handle(now_ms, &payload)
+                .map_err(|e| sender_error(py, e))?;
+            out.push(sender_event(py, &e)?);
+        }
+        Ok(out)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyReceiver>()?;
+    m.add_class::<PyOutbox>()?;
+    m.add_function(wrap_pyfunction!(frame, m)?)?;
+    m.add("MAX_SYNC_FRAME_LEN", MAX_SYNC_FRAME_LEN)?;
+    Ok(())
+}

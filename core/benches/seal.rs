@@ -1,0 +1,7 @@
+//! Sealed-frame benches (placeholder while the seal module is written).
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn bench(_c: &mut Criterion) {}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,727 @@
+//! Sync over sealed frames: [`SealedSender`] (kiosk) and [`SealedReceiver`] (terminal)
+//! wrap the plain [`Sender`] and [`Receiver`] and seal every payload both ways with
+//! [`crate::seal`]. The plain types stay as they were, for trusted links.
+//!
+//! The terminal refuses a payload it cannot authenticate, one from an unknown or revoked
+//! device or key, a replayed one and (unless configured with
+//! [`LinkSecurity::TrustedUnsealed`]) a plain one, with a specific [`OpenError`], and
+//! never hands any of it to the store. It checks that a sealed hello or batch belongs to
+//! the device and epoch named by its seal, so one device cannot write into another's
+//! stream. It answers under the key the frame came with.
+
+use core::fmt;
+
+use super::message::{Message, Nack, NackReason, MAX_CONTROL_MESSAGE_LEN};
+use super::outbox::{Outbox, OutboxStorage};
+use super::receiver::{
+    Receiver, ReceiverError, ReceiverEvent, ReceiverStore, RecordToCommit, SchemaRange, StoreError,
+};
+use super::sender::{Sender, SenderConfig, SenderError, SenderEvent, StopReason, MIN_MTU};
+use crate::ids::{DeviceId, Epoch, Seq};
+use crate::seal::{
+    is_sealed, open_in_place, seal_in_place, DeviceKey, Direction, FrameCounter, KeyId, KeyLookup,
+    KeyStore, OpenError, Opened, Rekey, SealError, SealHeader, SealStore, Sealer,
+    DOWNLINK_LEASE_BLOCK, MAX_REKEY_LEN, MAX_SEAL_OVERHEAD,
+};
+
+/// Reply buffers of a [`SealedReceiver`] need this many bytes: the longest control
+/// message, sealed.
+pub const MAX_SEALED_CONTROL_LEN: usize = MAX_CONTROL_MESSAGE_LEN + MAX_SEAL_OVERHEAD;
+
+/// Bytes of the MTU a [`SealedSender`] keeps for the seal: the longest header, the tag,
+/// and one more COBS code byte they may cost.
+pub const SEAL_MTU_RESERVE: usize = MAX_SEAL_OVERHEAD + 1;
+
+/// Smallest MTU a [`SealedSender`] accepts.
+pub const MIN_SEALED_MTU: usize = MIN_MTU + SEAL_MTU_RESERVE;
+
+/// Whether a [`SealedReceiver`] accepts plain (unsealed) payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LinkSecurity {
+    /// Every payload must be sealed; a plain one is refused with
+    /// [`OpenError::UnsealedRefused`]. The default, and the only safe choice on a
+    /// care-home network, a shared bus or any cable someone else can reach.
+    #[default]
+    Sealed,
+    /// A trusted link (a bench, a cable inside a locked enclosure): plain payloads are
+    /// handled as by the plain [`Receiver`] and answered plain; sealed ones are still
+    /// verified and answered sealed. Choosing it is a deliberate, documented decision of
+    /// the deployment.
+    TrustedUnsealed,
+}
+
+/// A [`ReceiverStore`] that also keeps the last accepted frame counter per stream, for
+/// replay protection across restarts.
+pub trait SealedReceiverStore: ReceiverStore {
+    /// The last frame counter persisted for stream `(device, epoch)`
+    /// ([`FrameCounter::default`] for none).
+    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError>;
+
+    /// Like [`ReceiverStore::commit`], and in the same transaction raises the stream's
+    /// last counter to `counter` (never lowers it): all or nothing.
+    #[allow(clippy::too_many_arguments)]
+    fn commit_sealed(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError>;
+}
+
+impl<T: SealedReceiverStore> SealedReceiverStore for &mut T {
+    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
+        (**self).last_counter(device, epoch)
+    }
+
+    fn commit_sealed(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        (**self).commit_sealed(
+            device,
+            epoch,
+            first_position,
+            records,
+            new_watermark,
+            counter,
+        )
+    }
+}
+
+impl<T: ReceiverStore> ReceiverStore for &mut T {
+    fn watermark(&mut self, device: DeviceId, epoch: Epoch) -> Result<u32, StoreError> {
+        (**self).watermark(device, epoch)
+    }
+
+    fn commit(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+    ) -> Result<(), StoreError> {
+        (**self).commit(device, epoch, first_position, records, new_watermark)
+    }
+}
+
+// ------------------------------------------------------------------ receiver
+
+/// What happened in one [`SealedReceiver::handle`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SealedReceiverEvent {
+    /// The payload was accepted and handled by the sync receiver.
+    Sync(ReceiverEvent),
+    /// The payload was rejected; nothing of it was used and nothing is answered.
+    Rejected(OpenError),
+    /// The terminal's counters for this device's key are used up: it cannot answer, so it
+    /// did not take the payload. Rotate the key.
+    DownlinkExhausted,
+}
+
+/// The result of [`SealedReceiver::handle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SealedReceiverOutput {
+    /// Bytes of the (sealed) reply written at the front of `out` (0: nothing to send).
+    pub reply_len: usize,
+    /// What happened.
+    pub event: SealedReceiverEvent,
+}
+
+/// Errors of the replies a [`SealedReceiver`] makes on its own (time sync, key rotation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SealedReplyError {
+    /// No device has said hello: there is nobody to seal for.
+    NoSession,
+    /// The output buffer is too small.
+    OutputTooSmall {
+        /// Bytes needed.
+        needed: usize,
+    },
+    /// The session's key cannot be used (revoked, retired) or the key store failed.
+    Key(OpenError),
+    /// The terminal's counters for this key are used up: rotate the key.
+    DownlinkExhausted,
+    /// A rotation must name a key id greater than the session's.
+    KeyIdNotNewer,
+}
+
+impl fmt::Display for SealedReplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SealedReplyError::NoSession => f.write_str("no session to seal a message for"),
+            SealedReplyError::OutputTooSmall { needed } => {
+                write!(f, "output buffer too small: {needed} bytes needed")
+            }
+            SealedReplyError::Key(e) => write!(f, "session key unusable: {e}"),
+            SealedReplyError::DownlinkExhausted => {
+                f.write_str("terminal frame counters of this key exhausted: rotate the key")
+            }
+            SealedReplyError::KeyIdNotNewer => {
+                f.write_str("a key rotation must name a greater key id")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for SealedReplyError {}
+
+/// The terminal's reserved counters for one `(device, key)`: `next..=end` are free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lease {
+    device: DeviceId,
+    key_id: KeyId,
+    next: u64,
+    end: u32,
+}
+
+/// Why no reply counter could be had.
+enum LeaseError {
+    Store(StoreError),
+    Exhausted,
+}
+
+/// The receiving side of a sealed link, sans-IO: feed it each frame payload with
+/// [`SealedReceiver::handle`] (it decrypts in place, hence `&mut`).
+#[derive(Debug)]
+pub struct SealedReceiver<St: SealedReceiverStore, K: KeyStore> {
+    receiver: Receiver<St>,
+    keys: K,
+    security: LinkSecurity,
+    /// The last counter accepted, of the stream seen last (RAM; frames that commit also
+    /// persist it).
+    recent: Option<(DeviceId, Epoch, FrameCounter)>,
+    lease: Option<Lease>,
+    /// The key of the session's newest accepted frame.
+    session_key: Option<KeyId>,
+}
+
+impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
+    /// A receiver over `store` with the terminal's `keys`, accepting schema versions 1
+    /// and up.
+    pub fn new(store: St, keys: K, security: LinkSecurity) -> Self {
+        Self::with_schemas(store, keys, security, SchemaRange::default())
+    }
+
+    /// A receiver accepting only the given schema versions.
+    pub fn with_schemas(store: St, keys: K, security: LinkSecurity, schemas: SchemaRange) -> Self {
+        SealedReceiver {
+            receiver: Receiver::with_schemas(store, schemas),
+            keys,
+            security,
+            recent: None,
+            lease: None,
+            session_key: None,
+        }
+    }
+
+    /// The link security setting.
+    pub fn security(&self) -> LinkSecurity {
+        self.security
+    }
+
+    /// The store.
+    pub fn store(&self) -> &St {
+        self.receiver.store()
+    }
+
+    /// The store, mutably.
+    pub fn store_mut(&mut self) -> &mut St {
+        self.receiver.store_mut()
+    }
+
+    /// The key store.
+    pub fn keys(&self) -> &K {
+        &self.keys
+    }
+
+    /// The key store, mutably (to add keys, revoke devices).
+    pub fn keys_mut(&mut self) -> &mut K {
+        &mut self.keys
+    }
+
+    /// Gives the stores back.
+    pub fn into_parts(self) -> (St, K) {
+        (self.receiver.into_store(), self.keys)
+    }
+
+    /// The stream of the current session and the key it uses.
+    pub fn session(&self) -> Option<(DeviceId, Epoch, KeyId)> {
+        let (d, e) = self.receiver.session()?;
+        Some((d, e, self.session_key?))
+    }
+
+    fn reject(e: OpenError) -> Result<SealedReceiverOutput, ReceiverError> {
+        Ok(SealedReceiverOutput {
+            reply_len: 0,
+            event: SealedReceiverEvent::Rejected(e),
+        })
+    }
+
+    /// Makes sure a reply counter of `(device, key_id)` is available.
+    fn ensure_lease(&mut self, device: DeviceId, key_id: KeyId) -> Result<(), LeaseError> {
+        if let Some(l) = self.lease {
+            if l.device == device && l.key_id == key_id && l.next <= l.end as u64 {
+                return Ok(());
+            }
+        }
+        let first = self
+            .keys
+            .reserve_downlink(device, key_id, DOWNLINK_LEASE_BLOCK)
+            .map_err(LeaseError::Store)?
+            .filter(|f| *f != 0)
+            .ok_or(LeaseError::Exhausted)?;
+        let end = first
+            .checked_add(DOWNLINK_LEASE_BLOCK - 1)
+            .ok_or(LeaseError::Exhausted)?;
+        self.lease = Some(Lease {
+            device,
+            key_id,
+            next: first as u64,
+            end,
+        });
+        Ok(())
+    }
+
+    /// Takes a reply counter (after [`Self::ensure_lease`]).
+    fn take_counter(&mut self) -> Option<u32> {
+        let l = self.lease.as_mut()?;
+        let c = u32::try_from(l.next).ok().filter(|c| *c <= l.end)?;
+        l.next += 1;
+        Some(c)
+    }
+
+    /// Encodes `msg` at the front of `out` and seals it for `(device, epoch)` under `key`.
+    fn seal_reply(
+        &mut self,
+        msg: &Message<'_>,
+        key: &DeviceKey,
+        key_id: KeyId,
+        device: DeviceId,
+        epoch: Epoch,
+        out: &mut [u8],
+    ) -> Result<usize, SealedReplyError> {
+        let n = msg
+            .encode(out)
+            .map_err(|_| SealedReplyError::OutputTooSmall {
+                needed: MAX_SEALED_CONTROL_LEN,
+            })?;
+        self.seal_plain(n, key, key_id, device, epoch, out)
+    }
+
+    fn seal_plain(
+        &mut self,
+        n: usize,
+        key: &DeviceKey,
+        key_id: KeyId,
+        device: DeviceId,
+        epoch: Epoch,
+        out: &mut [u8],
+    ) -> Result<usize, SealedReplyError> {
+        self.ensure_lease(device, key_id).map_err(|e| match e {
+            LeaseError::Store(s) => SealedReplyError::Key(OpenError::Store(s)),
+            LeaseError::Exhausted => SealedReplyError::DownlinkExhausted,
+        })?;
+        let counter = self
+            .take_counter()
+            .ok_or(SealedReplyError::DownlinkExhausted)?;
+        let header = SealHeader {
+            key_id,
+            device,
+            epoch,
+            counter,
+        };
+        seal_in_place(key, Direction::Downlink, &header, out, n).map_err(|e| match e {
+            SealError::BufferTooSmall { needed } => SealedReplyError::OutputTooSmall { needed },
+            _ => SealedReplyError::OutputTooSmall {
+                needed: MAX_SEALED_CONTROL_LEN,
+            },
+        })
+    }
+
+    /// Handles one frame payload (decrypting it in place). `now_utc` is the receiver's
+    /// clock in Unix seconds, if valid. The reply, if any, is written sealed at the front
+    /// of `out` (at least [`MAX_SEALED_CONTROL_LEN`] bytes). A rejected payload gets no
+    /// reply and changes nothing.
+    pub fn handle(
+        &mut self,
+        now_utc: Option<u64>,
+        payload: &mut [u8],
+        out: &mut [u8],
+    ) -> Result<SealedReceiverOutput, ReceiverError> {
+        if out.len() < MAX_SEALED_CONTROL_LEN {
+            return Err(ReceiverError::OutputTooSmall {
+                needed: MAX_SEALED_CONTROL_LEN,
+            });
+        }
+        if !is_sealed(payload) {
+            return match self.security {
+                LinkSecurity::Sealed => Self::reject(OpenError::UnsealedRefused),
+                LinkSecurity::TrustedUnsealed => {
+                    let o = self.receiver.handle(now_utc, payload, out)?;
+                    Ok(SealedReceiverOutput {
+                        reply_len: o.reply_len,
+                        event: SealedReceiverEvent::Sync(o.event),
+                    })
+                }
+            };
+        }
+        let hdr = match SealHeader::decode(payload) {
+            Ok((h, _)) => h,
+            Err(e) => return Self::reject(e),
+        };
+        let key = match self.keys.lookup(hdr.device, hdr.key_id) {
+            Ok(KeyLookup::Active(k)) => k,
+            Ok(KeyLookup::Revoked) => return Self::reject(OpenError::Revoked),
+            Ok(KeyLookup::UnknownKey) => return Self::reject(OpenError::UnknownKey),
+            Ok(KeyLookup::UnknownDevice) => return Self::reject(OpenError::UnknownDevice),
+            Err(e) => return Self::reject(OpenError::Store(e)),
+        };
+        let plain = match open_in_place(&key, Direction::Uplink, payload) {
+            Ok((_, p)) => p,
+            Err(e) => return Self::reject(e),
+        };
+        let persisted = match self
+            .receiver
+            .store_mut()
+            .last_counter(hdr.device, hdr.epoch)
+        {
+            Ok(c) => c,
+            Err(e) => return Self::reject(OpenError::Store(e)),
+        };
+        let last = match self.recent {
+            Some((d, e, c)) if d == hdr.device && e == hdr.epoch => persisted.max(c),
+            _ => persisted,
+        };
+        let got = FrameCounter::of(&hdr);
+        if got <= last {
+            return Self::reject(if got.key_id == last.key_id {
+                OpenError::Replayed {
+                    last: last.counter,
+                    got: got.counter,
+                }
+            } else {
+                // Under a key older than one the device already used.
+                OpenError::UnknownKey
+            });
+        }
+        // A reply counter first, so that nothing is committed that cannot be answered.
+        match self.ensure_lease(hdr.device, hdr.key_id) {
+            Ok(()) => {}
+            Err(LeaseError::Store(e)) => return Self::reject(OpenError::Store(e)),
+            Err(LeaseError::Exhausted) => {
+                return Ok(SealedReceiverOutput {
+                    reply_len: 0,
+                    event: SealedReceiverEvent::DownlinkExhausted,
+                })
+            }
+        }
+        let msg = Message::decode(plain);
+        let stream = Some((hdr.device, hdr.epoch));
+        let foreign_batch = match &msg {
+            Ok(Message::Hello(h)) if h.device != hdr.device.0 || h.epoch != hdr.epoch.0 => {
+                return Self::reject(OpenError::Malformed)
+            }
+            Ok(Message::Batch(b)) if b.epoch != hdr.epoch.0 => {
+                return Self::reject(OpenError::Malformed)
+            }
+            Ok(Message::Batch(_)) => self.receiver.session() != stream,
+            _ => false,
+        };
+        // Accepted: the counter is used up.
+        self.recent = Some((hdr.device, hdr.epoch, got));
+        // Advisory (completes a rotation); a failure is retried with the next frame.
+        let _ = self.keys.key_used(hdr.device, hdr.key_id);
+        let (reply, event) = if foreign_batch {
+            // The session belongs to another stream (or none): this sender must say hello
+            // first, exactly as a batch of an unknown epoch.
+            (
+                Some(Message::Nack(Nack {
+                    epoch: hdr.epoch.0,
+                    expected: 0,
+                    reason: NackReason::NotIntroduced,
+                })),
+                ReceiverEvent::NotIntroduced,
+            )
+        } else {
+            self.receiver.process_sealed(now_utc, msg, got)
+        };
+        if self.receiver.session() == stream {
+            self.session_key = Some(hdr.key_id);
+        }
+        let reply_len = match reply {
+            Some(m) => self
+                .seal_reply(&m, &key, hdr.key_id, hdr.device, hdr.epoch, out)
+                .map_err(|_| ReceiverError::OutputTooSmall {
+                    needed: MAX_SEALED_CONTROL_LEN,
+                })?,
+            None => 0,
+        };
+        Ok(SealedReceiverOutput {
+            reply_len,
+            event: SealedReceiverEvent::Sync(event),
+        })
+    }
+
+    /// The session's key, looked up again (it may have been revoked since).
+    fn session_key(&mut self) -> Result<(DeviceId, Epoch, KeyId, DeviceKey), SealedReplyError> {
+        let (device, epoch, key_id) = self.session().ok_or(SealedReplyError::NoSession)?;
+        match self.keys.lookup(device, key_id) {
+            Ok(KeyLookup::Active(k)) => Ok((device, epoch, key_id, k)),
+            Ok(KeyLookup::Revoked) => Err(SealedReplyError::Key(OpenError::Revoked)),
+            Ok(KeyLookup::UnknownKey) => Err(SealedReplyError::Key(OpenError::UnknownKey)),
+            Ok(KeyLookup::UnknownDevice) => Err(SealedReplyError::Key(OpenError::UnknownDevice)),
+            Err(e) => Err(SealedReplyError::Key(OpenError::Store(e))),
+        }
+    }
+
+    /// Writes a sealed [`super::TimeSync`] for the session's device into `out` (at least
+    /// [`MAX_SEALED_CONTROL_LEN`] bytes).
+    pub fn time_sync(&mut self, utc_now: u64, out: &mut [u8]) -> Result<usize, SealedReplyError> {
+        let (device, epoch, key_id, key) = self.session_key()?;
+        let msg = Message::TimeSync(super::TimeSync { utc_now });
+        self.seal_reply(&msg, &key, key_id, device, epoch, out)
+    }
+
+    /// Writes a sealed [`Rekey`] moving `device` (at `epoch`) from key `from` to key `to`
+    /// / `new_key`, sealed under `from`, into `out` (at least
+    /// [`crate::seal::MAX_SEALED_REKEY_LEN`] bytes). Needs no session, so it also reaches
+    /// a kiosk whose counters are exhausted. Add the new key to the key store first, so
+    /// the device's frames under it are accepted; resend until a frame under the new key
+    /// arrives ([`SealedReceiver::session`] names it). `out` holds the new key only
+    /// encrypted.
+    pub fn rekey(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        from: KeyId,
+        to: KeyId,
+        new_key: &DeviceKey,
+        out: &mut [u8],
+    ) -> Result<usize, SealedReplyError> {
+        if to <= from {
+            return Err(SealedReplyError::KeyIdNotNewer);
+        }
+        let key = match self.keys.lookup(device, from) {
+            Ok(KeyLookup::Active(k)) => k,
+            Ok(KeyLookup::Revoked) => return Err(SealedReplyError::Key(OpenError::Revoked)),
+            Ok(KeyLookup::UnknownKey) => return Err(SealedReplyError::Key(OpenError::UnknownKey)),
+            Ok(KeyLookup::UnknownDevice) => {
+                return Err(SealedReplyError::Key(OpenError::UnknownDevice))
+            }
+            Err(e) => return Err(SealedReplyError::Key(OpenError::Store(e))),
+        };
+        let rekey = Rekey {
+            key_id: to,
+            key: new_key.clone(),
+        };
+        let needed = MAX_REKEY_LEN + MAX_SEAL_OVERHEAD;
+        if out.len() < needed {
+            return Err(SealedReplyError::OutputTooSmall { needed });
+        }
+        let n = rekey
+            .encode(out)
+            .map_err(|_| SealedReplyError::OutputTooSmall { needed })?;
+        match self.seal_plain(n, &key, from, device, epoch, out) {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                // Never leave the new key in clear in the caller's buffer.
+                zeroize::Zeroize::zeroize(out);
+                Err(e)
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ sender
+
+/// What an incoming payload did to a [`SealedSender`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SealedSenderEvent {
+    /// The payload was authentic; the sync sender handled it.
+    Sync(SenderEvent),
+    /// The terminal rotated the key; the new key is persisted and in use.
+    Rekeyed {
+        /// The new key id.
+        key_id: KeyId,
+    },
+    /// The payload was rejected and changed nothing.
+    Rejected(OpenError),
+}
+
+/// Errors of [`SealedSender`] calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SealedSenderError<E, KE> {
+    /// The sync sender failed (configuration, outbox).
+    Sender(SenderError<E>),
+    /// Sealing failed (counter lease store, counters exhausted, buffer).
+    Seal(SealError<KE>),
+    /// The sealer's device or epoch is not the outbox's.
+    IdentityMismatch,
+}
+
+impl<E: fmt::Debug, KE: fmt::Debug> fmt::Display for SealedSenderError<E, KE> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SealedSenderError::Sender(e) => write!(f, "{e}"),
+            SealedSenderError::Seal(e) => write!(f, "{e}"),
+            SealedSenderError::IdentityMismatch => {
+                f.write_str("the sealer's device or epoch differs from the outbox's")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<E: fmt::Debug, KE: fmt::Debug> std::error::Error for SealedSenderError<E, KE> {}
+
+/// The sending side of a sealed link: a [`Sender`] whose payloads are sealed by a
+/// [`Sealer`], and which takes only authentic terminal payloads. The MTU covers the
+/// sealed frame ([`SEAL_MTU_RESERVE`] bytes of it are kept for the seal).
+#[derive(Debug)]
+pub struct SealedSender<S: OutboxStorage, K: SealStore> {
+    sender: Sender<S>,
+    sealer: Sealer<K>,
+}
+
+impl<S: OutboxStorage, K: SealStore> SealedSender<S, K> {
+    /// A sealed sender over `outbox`, sealing with `sealer` (same device and epoch).
+    /// `config.mtu` is the sealed frame's limit, at least [`MIN_SEALED_MTU`].
+    pub fn new(
+        outbox: Outbox<S>,
+        config: SenderConfig,
+        boot: u32,
+        clock_valid: bool,
+        sealer: Sealer<K>,
+    ) -> Result<Self, SealedSenderError<S::Error, K::Error>> {
+        if outbox.device() != sealer.device() || outbox.epoch() != sealer.epoch() {
+            return Err(SealedSenderError::IdentityMismatch);
+        }
+        let mtu = config
+            .mtu
+            .checked_sub(SEAL_MTU_RESERVE)
+            .filter(|m| *m >= MIN_MTU)
+            .ok_or(SealedSenderError::Sender(SenderError::InvalidConfig))?;
+        let inner = SenderConfig { mtu, ..config };
+        let sender =
+            Sender::new(outbox, inner, boot, clock_valid).map_err(SealedSenderError::Sender)?;
+        Ok(SealedSender { sender, sealer })
+    }
+
+    /// The sync sender inside.
+    pub fn sender(&self) -> &Sender<S> {
+        &self.sender
+    }
+
+    /// The sealer.
+    pub fn sealer(&self) -> &Sealer<K> {
+        &self.sealer
+    }
+
+    /// The outbox.
+    pub fn outbox(&self) -> &Outbox<S> {
+        self.sender.outbox()
+    }
+
+    /// Gives the outbox and the sealer back (e.g. to reopen after a restart).
+    pub fn into_parts(self) -> (Outbox<S>, Sealer<K>) {
+        (self.sender.into_outbox(), self.sealer)
+    }
+
+    /// The sequence number for this device's next record.
+    pub fn next_seq(&self) -> Option<Seq> {
+        self.sender.next_seq()
+    }
+
+    /// Persists an envelope in the outbox (see [`Sender::push`]).
+    pub fn push(&mut self, envelope: &[u8]) -> Result<u32, SealedSenderError<S::Error, K::Error>> {
+        self.sender
+            .push(envelope)
+            .map_err(SealedSenderError::Sender)
+    }
+
+    /// Tells the sender whether the device clock is valid now.
+    pub fn set_clock_valid(&mut self, valid: bool) {
+        self.sender.set_clock_valid(valid);
+    }
+
+    /// Whether records are flowing.
+    pub fn is_streaming(&self) -> bool {
+        self.sender.is_streaming()
+    }
+
+    /// Why the sender stopped, if it did.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.sender.stopped()
+    }
+
+    /// The earliest time a timer fires (see [`Sender::next_timeout`]).
+    pub fn next_timeout(&self) -> Option<u64> {
+        self.sender.next_timeout()
+    }
+
+    /// Produces the next sealed payload to send, if one is due (see
+    /// [`Sender::poll_transmit`]); `out` needs [`MAX_SEAL_OVERHEAD`] bytes more than a
+    /// plain sender's buffer. If sealing fails (lease store, counters exhausted), the
+    /// payload counts as lost and is resent later.
+    pub fn poll_transmit(
+        &mut self,
+        now_ms: u64,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, SealedSenderError<S::Error, K::Error>> {
+        let room = out.len().saturating_sub(MAX_SEAL_OVERHEAD);
+        let n = match self.sender.poll_transmit(now_ms, &mut out[..room]) {
+            Ok(Some(n)) => n,
+            Ok(None) => return Ok(None),
+            Err(SenderError::OutputTooSmall { needed }) => {
+                return Err(SealedSenderError::Sender(SenderError::OutputTooSmall {
+                    needed: needed.saturating_add(MAX_SEAL_OVERHEAD),
+                }))
+            }
+            Err(e) => return Err(SealedSenderError::Sender(e)),
+        };
+        self.sealer
+            .seal(out, n)
+            .map(Some)
+            .map_err(SealedSenderError::Seal)
+    }
+
+    /// Handles one received payload (decrypting it in place): only authentic, fresh
+    /// terminal payloads reach the sync sender; a key rotation is applied.
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        payload: &mut [u8],
+    ) -> Result<SealedSenderEvent, SealedSenderError<S::Error, K::Error>> {
+        match self.sealer.open(payload) {
+            Err(e) => Ok(SealedSenderEvent::Rejected(e)),
+            Ok(Opened::Message(m)) => self
+                .sender
+                .handle(now_ms, m)
+                .map(SealedSenderEvent::Sync)
+                .map_err(SealedSenderError::Sender),
+            Ok(Opened::Rekey(r)) => {
+                let key_id = r.key_id;
+                self.sealer
+                    .apply_rekey(r)
+                    .map_err(SealedSenderError::Seal)?;
+                Ok(SealedSenderEvent::Rekeyed { key_id })
+            }
+        }
+    }
+}
