@@ -1,0 +1,741 @@
+//! `tcm_status`: the one result type of every function, its messages, and the per-thread
+//! detail of the last failure.
+//!
+//! Numbers are grouped by origin and pinned: a number is never reused or renumbered, new
+//! statuses take the next free number of their group.
+//!
+//! | Range | Group |
+//! |-------|-------|
+//! | 0..=99 | success and "no result yet" |
+//! | 100..=199 | call errors: null pointer, short buffer, bad argument, panic |
+//! | 200..=299 | malformed bytes: envelope / body decoding, frames |
+//! | 300..=399 | record validation, one per rule |
+//! | 400..=499 | IEEE 11073 special values and Bluetooth GATT parsing |
+//! | 500..=599 | sync: outbox and sender |
+//! | 600..=699 | resident ID numbers |
+//! | 700..=799 | times and dates |
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+
+use tcmcare_core::codes::acupoint::AcupointError;
+use tcmcare_core::gatt::GattError;
+use tcmcare_core::id_number::IdNumberError;
+use tcmcare_core::ieee11073::Special;
+use tcmcare_core::record::{RecordError, ValidationError};
+use tcmcare_core::time::TimeError;
+use tcmcare_core::wire::{DecodeError, EncodeError, FrameError};
+
+use crate::buffer;
+
+/// Result of every `tcm_*` function. `TCM_STATUS_OK` (0) is success; every other value
+/// says what went wrong. Numbers are stable across versions and never reused.
+/// `tcm_status_message()` writes the message of a status.
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum tcm_status {
+    /// Success.
+    Ok = 0,
+    /// The input ended without completing a frame; every byte was consumed and buffered.
+    /// Feed more input (not an error).
+    NeedMoreInput = 1,
+
+    /// A required pointer argument is NULL.
+    NullPointer = 100,
+    /// The caller's output buffer is too small; the length out-parameter holds the size
+    /// needed.
+    BufferTooSmall = 101,
+    /// An argument is outside its allowed values (an unknown enum code, a kind that is
+    /// not 1..=7...). `tcm_last_error_detail()` names it.
+    InvalidArgument = 102,
+    /// The library hit an internal bug and recovered; please report it.
+    Panic = 103,
+    /// A text field of an input struct has no NUL terminator within its array.
+    TextNotTerminated = 104,
+    /// A text field or argument is not valid UTF-8.
+    TextNotUtf8 = 105,
+    /// Decoded text contains a NUL byte, which a NUL-terminated C string cannot hold
+    /// (the record is refused rather than truncated; keep its bytes).
+    TextContainsNul = 106,
+
+    /// The bytes end inside a field.
+    DecodeTruncated = 200,
+    /// A varint is longer than its type allows.
+    DecodeVarintOverflow = 201,
+    /// A varint has redundant continuation bytes (not the shortest form).
+    DecodeNonCanonicalVarint = 202,
+    /// A string field on the wire is not valid UTF-8.
+    DecodeInvalidUtf8 = 203,
+    /// A length, count or code on the wire is outside what the schema allows.
+    DecodeInvalidValue = 204,
+    /// Bytes left over after a complete structure (for a longer body of a known kind,
+    /// see `tcm_record_decode_lenient()`).
+    DecodeTrailingBytes = 205,
+    /// A well-formed envelope of a record kind this version does not know. The header is
+    /// filled in; store and forward the envelope bytes unchanged.
+    UnknownKind = 206,
+    /// An empty frame (two delimiters in a row).
+    FrameEmpty = 220,
+    /// Not valid COBS.
+    FrameCobs = 221,
+    /// A frame shorter than its CRC.
+    FrameTooShort = 222,
+    /// The frame CRC does not match: the frame was corrupted.
+    FrameCrc = 223,
+    /// A frame longer than the decoder's buffer; it was skipped up to the next delimiter.
+    FrameTooLong = 224,
+
+    /// Device id 0 is reserved.
+    DeviceIdZero = 300,
+    /// Epoch 0 is reserved.
+    EpochZero = 301,
+    /// Sequence number 0 is reserved.
+    SeqZero = 302,
+    /// Care home id 0 is reserved.
+    CareHomeZero = 303,
+    /// Resident number 0 is reserved.
+    ResidentNumberZero = 304,
+    /// A staff signature (assessor, practitioner, clinician, actor) is missing.
+    StaffMissing = 305,
+    /// A text field is longer than its capacity.
+    TextTooLong = 306,
+    /// A text field that must not be empty is empty.
+    TextEmpty = 307,
+    /// A list has more entries than its capacity.
+    TooMany = 308,
+    /// Birth date after the record date or implying an age over 130.
+    BirthDateImplausible = 309,
+    /// A vital-signs record without any measurement.
+    NoMeasurement = 310,
+    /// Only one of systolic / diastolic given.
+    BloodPressureIncomplete = 311,
+    /// Systolic pressure out of range.
+    SystolicOutOfRange = 312,
+    /// Diastolic pressure out of range.
+    DiastolicOutOfRange = 313,
+    /// Diastolic pressure not below systolic.
+    DiastolicNotBelowSystolic = 314,
+    /// Pulse rate out of range.
+    PulseOutOfRange = 315,
+    /// SpO2 out of range.
+    Spo2OutOfRange = 316,
+    /// Body temperature out of range.
+    TemperatureOutOfRange = 317,
+    /// Body weight out of range.
+    WeightOutOfRange = 318,
+    /// Body height out of range.
+    HeightOutOfRange = 319,
+    /// Waist circumference out of range.
+    WaistOutOfRange = 320,
+    /// Blood glucose out of range.
+    GlucoseOutOfRange = 321,
+    /// A constitution answer outside 1..=5.
+    AnswerOutOfRange = 322,
+    /// Guidance recorded for a constitution the assessment did not identify.
+    GuidanceForUnidentified = 323,
+    /// The same constitution twice in the guidance list.
+    DuplicateGuidance = 324,
+    /// A guidance entry with no category ticked.
+    GuidanceEmpty = 325,
+    /// "Other" guidance ticked without its text, or text without "other".
+    OtherGuidanceText = 326,
+    /// An acupoint code that is not a valid WHO code.
+    InvalidAcupoint = 327,
+    /// The same acupoint listed twice.
+    DuplicateAcupoint = 328,
+    /// The technique requires at least one acupoint.
+    AcupointsRequired = 329,
+    /// Acupoints recorded for a technique that does not use them.
+    AcupointsNotApplicable = 330,
+    /// Treatment duration out of range (or non-zero for a refused treatment).
+    DurationOutOfRange = 331,
+    /// A prescription without herbs.
+    NoHerbs = 332,
+    /// A herb listed twice in one prescription.
+    DuplicateHerb = 333,
+    /// A herb dose out of range.
+    HerbDoseOutOfRange = 334,
+    /// Number of doses out of range.
+    DoseCountOutOfRange = 335,
+    /// Herb list / prescription reference inconsistent with the herbal stage.
+    HerbalStageMismatch = 336,
+    /// A follow-up with neither guidance nor intervention.
+    FollowUpEmpty = 337,
+    /// The same intervention listed twice.
+    DuplicateIntervention = 338,
+    /// Next visit not after the follow-up's date.
+    NextVisitNotAfterVisit = 339,
+    /// A correction that names its own record.
+    CorrectionTargetsItself = 340,
+    /// An amendment whose replacement is its target.
+    AmendmentReplacementInvalid = 341,
+
+    /// IEEE 11073 NaN (not a number): the device has no valid value.
+    NumberNan = 400,
+    /// IEEE 11073 NRes (not at this resolution).
+    NumberNres = 401,
+    /// IEEE 11073 +INFINITY: above the device's measuring range.
+    NumberPositiveInfinity = 402,
+    /// IEEE 11073 -INFINITY: below the device's measuring range.
+    NumberNegativeInfinity = 403,
+    /// The IEEE 11073 reserved special value.
+    NumberReserved = 404,
+    /// A GATT measurement shorter than its flags require.
+    GattTruncated = 410,
+    /// A GATT measurement longer than its flags announce.
+    GattTrailingBytes = 411,
+    /// Reserved GATT flag bits are set.
+    GattReservedFlags = 412,
+    /// A GATT value negative where unsigned, or out of range after unit conversion.
+    GattValueOutOfRange = 413,
+    /// The device reported the measurement as unsuccessful.
+    GattMeasurementUnsuccessful = 414,
+    /// A GATT time stamp that is not a valid date and time.
+    GattInvalidTimestamp = 415,
+    /// A mandatory GATT time stamp with unknown year, month or day.
+    GattTimestampNotKnown = 416,
+    /// A temperature type code outside 1..=9.
+    GattUnknownTemperatureType = 417,
+    /// A characteristic UUID that is not a supported measurement.
+    GattUnknownCharacteristic = 418,
+
+    /// The outbox is full: the record was not stored and nothing was overwritten. Retry
+    /// after the receiver acknowledges, or decide what to do with the record.
+    OutboxFull = 500,
+    /// An envelope longer than an outbox entry may be.
+    EntryTooLarge = 501,
+    /// An envelope that could never be sent in a batch within the sender's MTU.
+    EntryExceedsMtu = 502,
+    /// A record of this device must carry the outbox's epoch and next sequence number
+    /// (`tcm_sender_next_seq()`).
+    SeqMismatch = 503,
+    /// The 32-bit position space of this epoch is used up: start a new epoch.
+    PositionsExhausted = 504,
+    /// Device id 0 or epoch 0 given to a sender.
+    InvalidIdentity = 505,
+    /// The outbox storage belongs to another device.
+    DeviceMismatch = 506,
+    /// The outbox storage cannot be resumed safely (entries without meta, or not
+    /// consecutive): wipe it and start a new epoch.
+    OutboxCorrupt = 507,
+    /// The receiver acknowledged a position never assigned.
+    AckBeyondLast = 508,
+    /// A storage callback reported a failure.
+    StorageFailed = 509,
+    /// The sender configuration breaks a rule (MTU below 64, window 0, timeouts).
+    InvalidConfig = 510,
+
+    /// An ID number that is not 18 (or legacy 15) characters long.
+    IdWrongLength = 600,
+    /// An ID number character that is not a digit (or X in the last place).
+    IdNonDigit = 601,
+    /// The ID number check character does not match.
+    IdBadCheckChar = 602,
+    /// The ID number birth date is not a valid date.
+    IdInvalidBirthDate = 603,
+    /// The ID number birth date is after today.
+    IdBirthDateInFuture = 604,
+    /// The ID number's province code is unknown.
+    IdUnknownRegion = 605,
+
+    /// A UTC time outside 2024-01-01..2100-01-01 (clock not set?).
+    TimeUtcOutOfRange = 700,
+    /// Year, month and day do not name a real date in 1900..=2099.
+    TimeInvalidDate = 701,
+}
+
+/// Every status, in number order (for lookups and tests).
+pub(crate) const ALL_STATUSES: [tcm_status; 96] = {
+    use tcm_status::*;
+    [
+        Ok,
+        NeedMoreInput,
+        NullPointer,
+        BufferTooSmall,
+        InvalidArgument,
+        Panic,
+        TextNotTerminated,
+        TextNotUtf8,
+        TextContainsNul,
+        DecodeTruncated,
+        DecodeVarintOverflow,
+        DecodeNonCanonicalVarint,
+        DecodeInvalidUtf8,
+        DecodeInvalidValue,
+        DecodeTrailingBytes,
+        UnknownKind,
+        FrameEmpty,
+        FrameCobs,
+        FrameTooShort,
+        FrameCrc,
+        FrameTooLong,
+        DeviceIdZero,
+        EpochZero,
+        SeqZero,
+        CareHomeZero,
+        ResidentNumberZero,
+        StaffMissing,
+        TextTooLong,
+        TextEmpty,
+        TooMany,
+        BirthDateImplausible,
+        NoMeasurement,
+        BloodPressureIncomplete,
+        SystolicOutOfRange,
+        DiastolicOutOfRange,
+        DiastolicNotBelowSystolic,
+        PulseOutOfRange,
+        Spo2OutOfRange,
+        TemperatureOutOfRange,
+        WeightOutOfRange,
+        HeightOutOfRange,
+        WaistOutOfRange,
+        GlucoseOutOfRange,
+        AnswerOutOfRange,
+        GuidanceForUnidentified,
+        DuplicateGuidance,
+        GuidanceEmpty,
+        OtherGuidanceText,
+        InvalidAcupoint,
+        DuplicateAcupoint,
+        AcupointsRequired,
+        AcupointsNotApplicable,
+        DurationOutOfRange,
+        NoHerbs,
+        DuplicateHerb,
+        HerbDoseOutOfRange,
+        DoseCountOutOfRange,
+        HerbalStageMismatch,
+        FollowUpEmpty,
+        DuplicateIntervention,
+        NextVisitNotAfterVisit,
+        CorrectionTargetsItself,
+        AmendmentReplacementInvalid,
+        NumberNan,
+        NumberNres,
+        NumberPositiveInfinity,
+        NumberNegativeInfinity,
+        NumberReserved,
+        GattTruncated,
+        GattTrailingBytes,
+        GattReservedFlags,
+        GattValueOutOfRange,
+        GattMeasurementUnsuccessful,
+        GattInvalidTimestamp,
+        GattTimestampNotKnown,
+        GattUnknownTemperatureType,
+        GattUnknownCharacteristic,
+        OutboxFull,
+        EntryTooLarge,
+        EntryExceedsMtu,
+        SeqMismatch,
+        PositionsExhausted,
+        InvalidIdentity,
+        DeviceMismatch,
+        OutboxCorrupt,
+        AckBeyondLast,
+        StorageFailed,
+        InvalidConfig,
+        IdWrongLength,
+        IdNonDigit,
+        IdBadCheckChar,
+        IdInvalidBirthDate,
+        IdBirthDateInFuture,
+        IdUnknownRegion,
+        TimeUtcOutOfRange,
+        TimeInvalidDate,
+    ]
+};
+
+impl tcm_status {
+    /// The status with this number, if any.
+    pub fn from_u32(n: u32) -> Option<tcm_status> {
+        ALL_STATUSES.into_iter().find(|s| *s as u32 == n)
+    }
+
+    /// The message of this status: one sentence, no trailing period.
+    pub const fn message(self) -> &'static str {
+        use tcm_status::*;
+        match self {
+            Ok => "success",
+            NeedMoreInput => "no complete frame yet: feed more input",
+            NullPointer => "a required pointer argument is NULL",
+            BufferTooSmall => {
+                "output buffer too small (the length out-parameter holds the size needed)"
+            }
+            InvalidArgument => "argument outside its allowed values",
+            Panic => "internal error in libtcmcare (recovered); please report it",
+            TextNotTerminated => "text field has no NUL terminator within its array",
+            TextNotUtf8 => "text is not valid UTF-8",
+            TextContainsNul => "text contains a NUL byte, which a C string cannot hold",
+            DecodeTruncated => "malformed record: input ends inside a field",
+            DecodeVarintOverflow => "malformed record: varint overflow",
+            DecodeNonCanonicalVarint => "malformed record: non-canonical varint",
+            DecodeInvalidUtf8 => "malformed record: string field is not valid UTF-8",
+            DecodeInvalidValue => "malformed record: value outside the schema",
+            DecodeTrailingBytes => "malformed record: trailing bytes after a complete structure",
+            UnknownKind => {
+                "record kind unknown to this version (header filled; keep and forward the bytes)"
+            }
+            FrameEmpty => "empty frame",
+            FrameCobs => "invalid COBS encoding in frame",
+            FrameTooShort => "frame shorter than its CRC",
+            FrameCrc => "frame CRC mismatch: the frame was corrupted",
+            FrameTooLong => "frame longer than the receive buffer (skipped)",
+            DeviceIdZero => "device id 0 is reserved (device not provisioned)",
+            EpochZero => "epoch 0 is reserved; epochs start at 1",
+            SeqZero => "sequence number 0 is reserved; sequences start at 1",
+            CareHomeZero => "care home id 0 is reserved",
+            ResidentNumberZero => "resident number 0 is reserved",
+            StaffMissing => "staff signature required",
+            TextTooLong => "text longer than its capacity",
+            TextEmpty => "text must not be empty",
+            TooMany => "list has more entries than its capacity",
+            BirthDateImplausible => "birth date after the record or age over 130",
+            NoMeasurement => "vital signs record without any measurement",
+            BloodPressureIncomplete => "blood pressure needs systolic and diastolic",
+            SystolicOutOfRange => "systolic pressure out of range",
+            DiastolicOutOfRange => "diastolic pressure out of range",
+            DiastolicNotBelowSystolic => "diastolic pressure not below systolic",
+            PulseOutOfRange => "pulse rate out of range",
+            Spo2OutOfRange => "SpO2 out of range",
+            TemperatureOutOfRange => "body temperature out of range",
+            WeightOutOfRange => "body weight out of range",
+            HeightOutOfRange => "body height out of range",
+            WaistOutOfRange => "waist circumference out of range",
+            GlucoseOutOfRange => "blood glucose out of range",
+            AnswerOutOfRange => "constitution answer outside 1..=5",
+            GuidanceForUnidentified => {
+                "guidance for a constitution the assessment did not identify"
+            }
+            DuplicateGuidance => "guidance for a constitution listed twice",
+            GuidanceEmpty => "guidance entry ticks no category",
+            OtherGuidanceText => "'other' guidance and its text must come together",
+            InvalidAcupoint => "not a valid WHO acupoint code",
+            DuplicateAcupoint => "acupoint listed twice",
+            AcupointsRequired => "technique requires at least one acupoint",
+            AcupointsNotApplicable => "technique does not use WHO body acupoints",
+            DurationOutOfRange => "treatment duration out of range",
+            NoHerbs => "prescription without herbs",
+            DuplicateHerb => "herb listed twice",
+            HerbDoseOutOfRange => "herb dose out of range",
+            DoseCountOutOfRange => "number of doses out of range",
+            HerbalStageMismatch => {
+                "prescription needs herbs and no reference; later stages need the reference only"
+            }
+            FollowUpEmpty => "follow-up without guidance or intervention",
+            DuplicateIntervention => "intervention listed twice",
+            NextVisitNotAfterVisit => "next visit not after this visit",
+            CorrectionTargetsItself => "correction names its own record",
+            AmendmentReplacementInvalid => "amendment replacement is the target",
+            NumberNan => "NaN (not a number): the device has no valid value",
+            NumberNres => "NRes (not at this resolution)",
+            NumberPositiveInfinity => "+INFINITY: above the device's measuring range",
+            NumberNegativeInfinity => "-INFINITY: below the device's measuring range",
+            NumberReserved => "reserved IEEE 11073 special value",
+            GattTruncated => "GATT measurement truncated",
+            GattTrailingBytes => "GATT measurement longer than its flags announce",
+            GattReservedFlags => "reserved GATT flag bits set",
+            GattValueOutOfRange => "GATT value negative or out of range after conversion",
+            GattMeasurementUnsuccessful => "device reports the measurement as unsuccessful",
+            GattInvalidTimestamp => "GATT time stamp is not a valid date and time",
+            GattTimestampNotKnown => "mandatory GATT time stamp has unknown year, month or day",
+            GattUnknownTemperatureType => "temperature type is not defined (1..=9)",
+            GattUnknownCharacteristic => "characteristic is not a supported measurement",
+            OutboxFull => "outbox full: record not stored, nothing overwritten",
+            EntryTooLarge => "envelope longer than an outbox entry may be",
+            EntryExceedsMtu => "envelope cannot be sent within the sender's MTU",
+            SeqMismatch => "record does not carry the outbox's epoch and next sequence number",
+            PositionsExhausted => "positions of this epoch used up: start a new epoch",
+            InvalidIdentity => "device id and epoch must not be 0",
+            DeviceMismatch => "outbox storage belongs to another device",
+            OutboxCorrupt => "outbox storage cannot be resumed safely: wipe it, start a new epoch",
+            AckBeyondLast => "acknowledgement of a position never assigned",
+            StorageFailed => "a storage callback failed",
+            InvalidConfig => "sender configuration breaks a rule",
+            IdWrongLength => "ID number must have 18 (or legacy 15) characters",
+            IdNonDigit => "ID number character is not a digit",
+            IdBadCheckChar => "ID number check character does not match",
+            IdInvalidBirthDate => "ID number birth date is not a valid date",
+            IdBirthDateInFuture => "ID number birth date is in the future",
+            IdUnknownRegion => "ID number address code has an unknown province",
+            TimeUtcOutOfRange => "UTC time outside 2024-01-01..2100-01-01 (clock not set?)",
+            TimeInvalidDate => "not a valid calendar date in 1900..=2099",
+        }
+    }
+}
+
+thread_local! {
+    /// Detail of the most recent failure on this thread (the field, the value...).
+    static LAST_DETAIL: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Records `detail` as this thread's last error detail and returns `status`, so error
+/// paths read `return Err(fail(status, detail))`.
+pub(crate) fn fail(status: tcm_status, detail: impl fmt::Display) -> tcm_status {
+    LAST_DETAIL.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            d.clear();
+            let _ = write!(d, "{detail}");
+        }
+    });
+    status
+}
+
+/// Copies this thread's last error detail out (for `tcm_last_error_detail`).
+pub(crate) fn last_detail(
+    out: impl FnOnce(&str) -> Result<(), tcm_status>,
+) -> Result<(), tcm_status> {
+    LAST_DETAIL.with(|d| match d.try_borrow() {
+        Ok(d) => out(&d),
+        Err(_) => out(""),
+    })
+}
+
+/// The status of a wire decoding error (the detail names the field).
+pub(crate) fn decode_error(e: DecodeError) -> tcm_status {
+    fail(decode_status(e), e)
+}
+
+/// The status number of a wire decoding error, without recording a detail.
+pub(crate) fn decode_status(e: DecodeError) -> tcm_status {
+    match e {
+        DecodeError::Truncated { .. } => tcm_status::DecodeTruncated,
+        DecodeError::VarintOverflow { .. } => tcm_status::DecodeVarintOverflow,
+        DecodeError::NonCanonicalVarint { .. } => tcm_status::DecodeNonCanonicalVarint,
+        DecodeError::InvalidUtf8 { .. } => tcm_status::DecodeInvalidUtf8,
+        DecodeError::InvalidValue { .. } => tcm_status::DecodeInvalidValue,
+        DecodeError::TrailingBytes { .. } => tcm_status::DecodeTrailingBytes,
+    }
+}
+
+/// The status of a frame error.
+pub(crate) fn frame_error(e: FrameError) -> tcm_status {
+    let status = match e {
+        FrameError::Empty => tcm_status::FrameEmpty,
+        FrameError::Cobs => tcm_status::FrameCobs,
+        FrameError::TooShort => tcm_status::FrameTooShort,
+        FrameError::Crc { .. } => tcm_status::FrameCrc,
+        FrameError::TooLong => tcm_status::FrameTooLong,
+    };
+    fail(status, e)
+}
+
+/// The status of an encoding error; `needed` receives the size the buffer needs.
+pub(crate) fn encode_error(e: EncodeError, needed: &mut usize) -> tcm_status {
+    let EncodeError::BufferTooSmall { needed: n } = e;
+    *needed = n;
+    fail(tcm_status::BufferTooSmall, e)
+}
+
+/// The status of a record validation error (the detail carries the values).
+pub(crate) fn validation_error(e: ValidationError) -> tcm_status {
+    fail(validation_status(e), e)
+}
+
+/// The status number of a record validation error, without recording a detail.
+pub(crate) fn validation_status(e: ValidationError) -> tcm_status {
+    use ValidationError as V;
+    match e {
+        V::DeviceIdZero => tcm_status::DeviceIdZero,
+        V::EpochZero => tcm_status::EpochZero,
+        V::SeqZero => tcm_status::SeqZero,
+        V::CareHomeZero => tcm_status::CareHomeZero,
+        V::ResidentNumberZero => tcm_status::ResidentNumberZero,
+        V::StaffMissing { .. } => tcm_status::StaffMissing,
+        V::TextTooLong { .. } => tcm_status::TextTooLong,
+        V::TextEmpty { .. } => tcm_status::TextEmpty,
+        V::TooMany { .. } => tcm_status::TooMany,
+        V::BirthDateImplausible => tcm_status::BirthDateImplausible,
+        V::NoMeasurement => tcm_status::NoMeasurement,
+        V::BloodPressureIncomplete => tcm_status::BloodPressureIncomplete,
+        V::SystolicOutOfRange(_) => tcm_status::SystolicOutOfRange,
+        V::DiastolicOutOfRange(_) => tcm_status::DiastolicOutOfRange,
+        V::DiastolicNotBelowSystolic { .. } => tcm_status::DiastolicNotBelowSystolic,
+        V::PulseOutOfRange(_) => tcm_status::PulseOutOfRange,
+        V::Spo2OutOfRange(_) => tcm_status::Spo2OutOfRange,
+        V::TemperatureOutOfRange(_) => tcm_status::TemperatureOutOfRange,
+        V::WeightOutOfRange(_) => tcm_status::WeightOutOfRange,
+        V::HeightOutOfRange(_) => tcm_status::HeightOutOfRange,
+        V::WaistOutOfRange(_) => tcm_status::WaistOutOfRange,
+        V::GlucoseOutOfRange(_) => tcm_status::GlucoseOutOfRange,
+        V::AnswerOutOfRange { .. } => tcm_status::AnswerOutOfRange,
+        V::GuidanceForUnidentified(_) => tcm_status::GuidanceForUnidentified,
+        V::DuplicateGuidance(_) => tcm_status::DuplicateGuidance,
+        V::GuidanceEmpty(_) => tcm_status::GuidanceEmpty,
+        V::OtherGuidanceText(_) => tcm_status::OtherGuidanceText,
+        V::InvalidAcupoint(_) => tcm_status::InvalidAcupoint,
+        V::DuplicateAcupoint => tcm_status::DuplicateAcupoint,
+        V::AcupointsRequired => tcm_status::AcupointsRequired,
+        V::AcupointsNotApplicable => tcm_status::AcupointsNotApplicable,
+        V::DurationOutOfRange(_) => tcm_status::DurationOutOfRange,
+        V::NoHerbs => tcm_status::NoHerbs,
+        V::DuplicateHerb { .. } => tcm_status::DuplicateHerb,
+        V::HerbDoseOutOfRange { .. } => tcm_status::HerbDoseOutOfRange,
+        V::DoseCountOutOfRange(_) => tcm_status::DoseCountOutOfRange,
+        V::HerbalStageMismatch => tcm_status::HerbalStageMismatch,
+        V::FollowUpEmpty => tcm_status::FollowUpEmpty,
+        V::DuplicateIntervention => tcm_status::DuplicateIntervention,
+        V::NextVisitNotAfterVisit => tcm_status::NextVisitNotAfterVisit,
+        V::CorrectionTargetsItself => tcm_status::CorrectionTargetsItself,
+        V::AmendmentReplacementInvalid => tcm_status::AmendmentReplacementInvalid,
+    }
+}
+
+/// The status of an acupoint code that does not parse (`field` names the list entry).
+pub(crate) fn acupoint_error(e: AcupointError, field: &str) -> tcm_status {
+    fail(tcm_status::InvalidAcupoint, format_args!("{field}: {e}"))
+}
+
+/// The status of a record error; `needed` receives the size needed on a short buffer.
+pub(crate) fn record_error(e: RecordError, needed: &mut usize) -> tcm_status {
+    match e {
+        RecordError::Decode(d) => decode_error(d),
+        RecordError::Invalid(v) => validation_error(v),
+        RecordError::Encode(x) => encode_error(x, needed),
+        RecordError::UnknownKind(k) => fail(tcm_status::UnknownKind, format_args!("kind {k}")),
+    }
+}
+
+/// The status of an IEEE 11073 special value.
+pub(crate) fn special_status(s: Special) -> tcm_status {
+    match s {
+        Special::NaN => tcm_status::NumberNan,
+        Special::NRes => tcm_status::NumberNres,
+        Special::PositiveInfinity => tcm_status::NumberPositiveInfinity,
+        Special::NegativeInfinity => tcm_status::NumberNegativeInfinity,
+        Special::Reserved => tcm_status::NumberReserved,
+    }
+}
+
+/// The status of a GATT parsing error.
+pub(crate) fn gatt_error(e: GattError) -> tcm_status {
+    let status = match e {
+        GattError::Truncated { .. } => tcm_status::GattTruncated,
+        GattError::TrailingBytes { .. } => tcm_status::GattTrailingBytes,
+        GattError::ReservedFlags { .. } => tcm_status::GattReservedFlags,
+        GattError::Special { kind, .. } => special_status(kind),
+        GattError::ValueOutOfRange { .. } => tcm_status::GattValueOutOfRange,
+        GattError::MeasurementUnsuccessful { .. } => tcm_status::GattMeasurementUnsuccessful,
+        GattError::InvalidTimestamp => tcm_status::GattInvalidTimestamp,
+        GattError::TimestampNotKnown => tcm_status::GattTimestampNotKnown,
+        GattError::UnknownTemperatureType(_) => tcm_status::GattUnknownTemperatureType,
+        GattError::UnknownCharacteristic(_) => tcm_status::GattUnknownCharacteristic,
+    };
+    fail(status, e)
+}
+
+/// The status of an ID number error.
+pub(crate) fn id_number_error(e: IdNumberError) -> tcm_status {
+    let status = match e {
+        IdNumberError::WrongLength(_) => tcm_status::IdWrongLength,
+        IdNumberError::NonDigit { .. } => tcm_status::IdNonDigit,
+        IdNumberError::BadCheckChar { .. } => tcm_status::IdBadCheckChar,
+        IdNumberError::InvalidBirthDate => tcm_status::IdInvalidBirthDate,
+        IdNumberError::BirthDateInFuture => tcm_status::IdBirthDateInFuture,
+        IdNumberError::UnknownRegion => tcm_status::IdUnknownRegion,
+    };
+    fail(status, e)
+}
+
+/// The status of a time error (`field` names the argument or struct field).
+pub(crate) fn time_error(e: TimeError, field: &str) -> tcm_status {
+    let status = match e {
+        TimeError::UtcOutOfRange => tcm_status::TimeUtcOutOfRange,
+        TimeError::InvalidDate => tcm_status::TimeInvalidDate,
+    };
+    fail(status, format_args!("{field}: {e}"))
+}
+
+/// Writes the message of `status` into `buf` (NUL-terminated).
+///
+/// On success `*written` is the message length in bytes, NUL excluded. With a buffer
+/// shorter than the message plus its NUL, returns `TCM_STATUS_BUFFER_TOO_SMALL`, sets
+/// `*written` to the size needed (NUL included) and writes an empty string (if `len > 0`).
+/// An unknown status number gives `TCM_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `buf` points to `len` writable bytes; `written` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_status_message(
+    status: u32,
+    buf: *mut std::ffi::c_char,
+    len: usize,
+    written: *mut usize,
+) -> tcm_status {
+    crate::boundary(|| {
+        let Some(s) = tcm_status::from_u32(status) else {
+            // SAFETY: caller contract of this function.
+            unsafe { buffer::write_str("", buf, len, written)? };
+            return Err(fail(
+                tcm_status::InvalidArgument,
+                format_args!("status: {status} is not a tcm_status"),
+            ));
+        };
+        // SAFETY: caller contract of this function.
+        unsafe { buffer::write_str(s.message(), buf, len, written) }
+    })
+}
+
+/// Writes the detail of the most recent failing call on this thread (for example the
+/// field name and the value that broke a rule) into `buf`, NUL-terminated. The detail is
+/// meaningful only right after a call returned a status other than `TCM_STATUS_OK`;
+/// successful calls do not clear it. Buffer rules as for `tcm_status_message()`.
+///
+/// # Safety
+/// `buf` points to `len` writable bytes; `written` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_last_error_detail(
+    buf: *mut std::ffi::c_char,
+    len: usize,
+    written: *mut usize,
+) -> tcm_status {
+    crate::boundary(|| {
+        // The copy must not overwrite the detail it is reading: write it out first.
+        let mut copy = String::new();
+        last_detail(|d| {
+            copy.push_str(d);
+            Ok(())
+        })?;
+        // SAFETY: caller contract of this function.
+        unsafe { buffer::write_str(&copy, buf, len, written) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_unique_sorted_and_round_trip() {
+        let numbers: Vec<u32> = ALL_STATUSES.iter().map(|s| *s as u32).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(numbers, sorted);
+        for s in ALL_STATUSES {
+            assert_eq!(tcm_status::from_u32(s as u32), Some(s));
+            assert!(!s.message().is_empty());
+        }
+        assert_eq!(tcm_status::from_u32(99), None);
+    }
+
+    /// The committed header lists exactly the statuses of `ALL` (so a variant added to
+    /// the enum but forgotten in `ALL` fails here).
+    #[test]
+    fn header_lists_every_status() {
+        let header = include_str!("../include/tcmcare.h");
+        let mut in_header = Vec::new();
+        for line in header.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("TCM_STATUS_") {
+                if let Some((_, n)) = rest.split_once(" = ") {
+                    in_header.push(n.trim_end_matches(',').parse::<u32>().unwrap());
+                }
+            }
+        }
+        let ours: Vec<u32> = ALL_STATUSES.iter().map(|s| *s as u32).collect();
+        assert_eq!(in_header, ours);
+    }
+}
