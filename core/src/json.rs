@@ -31,7 +31,7 @@
 //!
 //! [`vital_quantities`] is the numeric export view of vital signs (FHIR and friends): each
 //! value as a decimal `mantissa × 10^exponent` in the UCUM unit of its
-//! [`VitalSign`](crate::codes::vital::VitalSign), keeping the fixed-point precision.
+//! [`crate::codes::vital::VitalSign`], keeping the fixed-point precision.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -1285,7 +1285,7 @@ pub fn validation_code(e: &ValidationError) -> &'static str {
 // Numeric export view of vital signs.
 
 /// One vital-sign value in the UCUM unit of its [`VitalSign`]: `mantissa × 10^exponent`
-/// (128 mm[Hg] = 128 × 10⁰; 36.60 Cel = 3660 × 10⁻²; 68.450 kg = 68450 × 10⁻³). The
+/// (128 `mm[Hg]` = 128 × 10⁰; 36.60 Cel = 3660 × 10⁻²; 68.450 kg = 68450 × 10⁻³). The
 /// exponent keeps the record's fixed-point precision; no float is involved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

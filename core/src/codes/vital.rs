@@ -93,9 +93,9 @@ pub const fn context_free(partition: u16, term: u16) -> u32 {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum VitalSign {
-    /// Systolic blood pressure, mm[Hg].
+    /// Systolic blood pressure, `mm[Hg]`.
     Systolic = 0,
-    /// Diastolic blood pressure, mm[Hg].
+    /// Diastolic blood pressure, `mm[Hg]`.
     Diastolic = 1,
     /// Pulse / heart rate, /min.
     Pulse = 2,
