@@ -33,4 +33,6 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
+# The pinned cbindgen that checks ffi/include/tcmcare.h for drift.
+bash ffi/scripts/setup.sh
 log "ok"
