@@ -22,7 +22,7 @@ step "clippy (workspace)" cargo clippy --workspace --all-targets --all-features 
 step "rustdoc (core)" env RUSTDOCFLAGS="-D warnings" cargo doc -p tcmcare-core --no-deps --all-features
 step "no_std build (thumbv7em)" cargo build -p tcmcare-core --target thumbv7em-none-eabihf --no-default-features
 step "no_std build with defmt" cargo build -p tcmcare-core --target thumbv7em-none-eabihf --no-default-features --features defmt
-step "cargo test (workspace)" cargo test --workspace --exclude tcmcare-python --all-features
+step "cargo test (workspace)" cargo test --workspace --exclude tcmcare-python
 if [ -f tests/tests/sync_sim.rs ]; then
   step "sync simulation (release)" cargo test --release -p tcmcare-conformance --test sync_sim
 fi

@@ -87,16 +87,37 @@ void set_text(char *field, size_t cap, const char *text, const char *file, int l
     }
 }
 
+typedef void (*test_fn)(void);
+
 int main(int argc, char **argv) {
     const char *label = argc > 1 ? argv[1] : "C tests";
-    test_status();
-    test_vectors();
-    test_records();
-    test_frames();
-    test_constitution();
-    test_numbers_and_gatt();
-    test_id_numbers();
-    test_sync();
-    printf("%s: %u passed, %u failed\n", label, checks_passed, checks_failed);
-    return checks_failed == 0 ? 0 : 1;
+    static const struct {
+        const char *name;
+        test_fn run;
+    } tests[] = {
+        {"status", test_status},
+        {"vectors", test_vectors},
+        {"records", test_records},
+        {"frames", test_frames},
+        {"constitution", test_constitution},
+        {"numbers_and_gatt", test_numbers_and_gatt},
+        {"id_numbers", test_id_numbers},
+        {"sync", test_sync},
+    };
+    unsigned passed = 0, failed = 0;
+    size_t i;
+    /* Each test function is one test; its checks are counted separately. */
+    for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        unsigned before = checks_failed;
+        tests[i].run();
+        if (checks_failed == before) {
+            passed++;
+        } else {
+            failed++;
+            fprintf(stderr, "FAILED test %s\n", tests[i].name);
+        }
+    }
+    printf("%s checks: %u passed, %u failed\n", label, checks_passed, checks_failed);
+    printf("%s: %u passed, %u failed\n", label, passed, failed);
+    return failed == 0 ? 0 : 1;
 }

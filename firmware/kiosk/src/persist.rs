@@ -75,10 +75,11 @@ pub fn next_boot<F: NorFlash>(
     region: core::ops::Range<u32>,
 ) -> Result<BootIdentity, PersistError<F::Error>> {
     let page = F::ERASE_SIZE as u32;
-    if region.start % page != 0 || region.end.checked_sub(region.start) != Some(2 * page) {
+    if !region.start.is_multiple_of(page) || region.end.checked_sub(region.start) != Some(2 * page)
+    {
         return Err(PersistError::BadRegion);
     }
-    if F::ERASE_SIZE < SLOT || SLOT % F::WRITE_SIZE != 0 {
+    if F::ERASE_SIZE < SLOT || !SLOT.is_multiple_of(F::WRITE_SIZE) {
         return Err(PersistError::BadRegion);
     }
     let pages = [region.start, region.start + page];
