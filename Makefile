@@ -13,4 +13,4 @@ test: setup
 	bash scripts/test.sh
 
 bench:
-	cargo bench -p tcmcare-core
+	bash scripts/bench.sh
