@@ -64,10 +64,22 @@ impl FrameFailure {
 /// Decodes one frame (with or without its trailing delimiter) into a record, with
 /// `scratch` as the in-place buffer.
 fn frame_to_record(frame: &[u8], scratch: &mut Vec<u8>) -> Result<Record, FrameFailure> {
+    let mut out = Record::placeholder();
+    frame_into_record(frame, scratch, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`frame_to_record`] but decodes into `out` in place (the bulk path: a record is
+/// large, so reusing one avoids moving it per frame).
+fn frame_into_record(
+    frame: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut Record,
+) -> Result<(), FrameFailure> {
     scratch.clear();
     scratch.extend_from_slice(frame);
     let payload = core_decode_frame(scratch).map_err(FrameFailure::Frame)?;
-    Record::decode(payload).map_err(|e| FrameFailure::Record(e, payload.to_vec()))
+    Record::decode_into(payload, out).map_err(|e| FrameFailure::Record(e, payload.to_vec()))
 }
 
 /// The record of one frame.
@@ -238,9 +250,10 @@ fn parse_chunk(buf: &[u8], skip_invalid: bool) -> Result<Columns, FrameFailure> 
     let frames_max = buf.iter().filter(|b| **b == FRAME_DELIMITER).count() + 1;
     let mut cols = Columns::with_capacity(frames_max);
     let mut scratch = Vec::with_capacity(MAX_RECORD_FRAME_LEN);
+    let mut record = Record::placeholder();
     for f in frames(buf) {
-        match frame_to_record(f, &mut scratch) {
-            Ok(r) => cols.push(&r),
+        match frame_into_record(f, &mut scratch, &mut record) {
+            Ok(()) => cols.push(&record),
             Err(_) if skip_invalid => {}
             Err(e) => return Err(e),
         }
