@@ -6,8 +6,10 @@
 setup:
 	bash scripts/setup.sh
 
-demo: setup
-	cargo run --release -q -p tcmcare-conformance --bin care-home-demo
+# The main job: two QEMU kiosks -> fault-injecting relay -> C terminal -> SQLite -> Python
+# report (scripts/demo.sh runs scripts/setup.sh itself, then builds what is missing).
+demo:
+	@bash scripts/demo.sh
 
 test: setup
 	bash scripts/test.sh

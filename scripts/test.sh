@@ -35,12 +35,16 @@ fi
 if [ -x firmware/scripts/test.sh ]; then
   step "firmware tests" firmware/scripts/test.sh
 fi
+if [ -f scripts/demo.sh ]; then
+  # The main job as a smoke test (about 20 s once the parts above are built).
+  step "care-home demo (smoke)" env DEMO_OUT=target/demo-smoke bash scripts/demo.sh
+fi
 
 # Sum the counts every runner printed.
 passed=0; failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
   grep -E '^test result: ' "$LOG" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/'
-  grep -E '^(C tests|firmware): [0-9]+ passed, [0-9]+ failed' "$LOG" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/'
+  grep -E '^(C tests|firmware|demo): [0-9]+ passed, [0-9]+ failed' "$LOG" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/'
   grep -E '^=+ .*[0-9]+ passed' "$LOG" | sed -E 's/.* ([0-9]+) passed.*/\1/; s/$/ 0/'
   grep -E '^=+ .*[0-9]+ failed' "$LOG" | sed -E 's/.* ([0-9]+) failed.*/0 \1/'
 )

@@ -1,32 +1,55 @@
 /*
  * terminal.c: a reference nursing-home terminal for libtcmcare.
  *
- * It collects records from a kiosk over the kiosk's serial line and keeps them in SQLite:
+ * It collects records from the care home's kiosks over their serial lines (or TCP) and
+ * keeps them in SQLite, records what the staff enter at the terminal itself, and stores
+ * both in one database that the Python package (`tcmcare.store.SQLiteStore`) reads:
  *
- *   1. read bytes from the line (stdin, or one TCP connection at a time);
- *   2. cut them into frames with the streaming frame decoder;
- *   3. hand each frame payload to the sync receiver, which answers hellos and batches;
+ *   1. read bytes from each line (stdin, or any number of TCP connections at once);
+ *   2. cut them into frames with a streaming frame decoder per line;
+ *   3. hand each frame payload to that line's sync receiver, which answers hellos and
+ *      batches;
  *   4. the receiver calls back into this file to commit each batch: the records AND the
  *      stream's new watermark go into the database in ONE transaction, so a power cut
  *      leaves either both or neither (the kiosk then simply resends);
- *   5. send the receiver's reply (an ack, or a nack) back to the kiosk, framed;
- *   6. print every committed record as one JSON line on stdout.
+ *   5. send the receiver's reply (an ack, or a nack) back to the kiosk, framed; every
+ *      few seconds (--time-sync) also send each kiosk the terminal's time;
+ *   6. record the staff's own entries (--script: constitution assessments, treatments,
+ *      herbal prescriptions and deliveries, follow-ups, registrations) as records of
+ *      the terminal itself: its device id, its storage epoch, its sequence numbers;
+ *   7. print every stored record as one JSON line on stdout.
  *
  * Usage:
- *   terminal --db FILE [--listen PORT] [--reply PATH]
+ *   terminal --db FILE [--listen PORT --trusted-link] [--reply PATH]
+ *            [--device ID --script FILE] [--clock START [--clock-rate R]]
+ *            [--time-sync SECONDS] [--stats FILE]
  *
- *   --db FILE      SQLite database (created if missing).
- *   --listen PORT  serve kiosks on TCP PORT (127.0.0.1), one connection at a time;
- *                  replies go back on the connection.
- *   (default)      read the line from stdin; replies are written to --reply PATH (a
- *                  serial device, a FIFO) or dropped if no --reply is given (replaying a
- *                  capture needs no replies).
+ *   --db FILE         SQLite database (created if missing), schema below.
+ *   --listen PORT     serve kiosks on TCP PORT (127.0.0.1), up to 16 connections at
+ *                     once, each with its own frame decoder and receiver; replies go back
+ *                     on the connection. Until SIGINT / SIGTERM.
+ *   --trusted-link    required with --listen: the records travel unsealed (plain
+ *                     frames), which is only acceptable on a link you trust.
+ *   (default)         read one line from stdin; replies are written to --reply PATH (a
+ *                     serial device, a FIFO) or dropped if no --reply is given (replaying
+ *                     a capture needs no replies).
+ *   --device ID       this terminal's device id (decimal or 0x hex) for its own records.
+ *   --script FILE     the staff's entries of the day (format: terminal_script.h); each is
+ *                     recorded when the terminal's clock reaches its time, the rest when
+ *                     the terminal stops.
+ *   --clock START     run the terminal's clock from START (Unix seconds, or
+ *                     YYYY-MM-DDTHH:MM:SS+HH:MM), R times faster than real time
+ *                     (--clock-rate, default 1): a simulated day. Default: this machine's
+ *                     clock.
+ *   --time-sync S     send every kiosk the terminal's time every S seconds (real time).
+ *   --stats FILE      write what the lines did (frames, CRC rejects, hellos, batches,
+ *                     duplicates re-acknowledged, gaps, per kiosk) as JSON on exit.
  *
  * Build:
- *   cc -std=c99 terminal.c $(pkg-config --cflags --libs tcmcare) -lsqlite3
+ *   cc -std=c99 terminal.c terminal_script.c $(pkg-config --cflags --libs tcmcare) -lsqlite3
  *
  * Vendors: copy freely. The parts to adapt are the database schema and how the line is
- * opened; the protocol handling (sections "Receiver store" and "The line") should stay
+ * opened; the protocol handling (sections "Receiver store" and "The lines") should stay
  * as it is.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -35,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +70,7 @@
 #include <sqlite3.h>
 
 #include "tcmcare.h"
+#include "terminal_script.h"
 
 /* Prints a library status with its message and the detail of the failure. */
 static void report(const char *what, tcm_status status) {
@@ -67,34 +92,64 @@ static void report(const char *what, tcm_status status) {
  * ==================================================================================== */
 
 /*
- * watermark: per sending stream (kiosk device, storage epoch), the highest position
- *            committed without a gap. The receiver resumes each kiosk from here.
- * record:    every record received, keyed by its position in the stream it came in.
- *            The envelope bytes are kept exactly as received: they are what the terminal
- *            forwards to the platform, whatever this version could make of them. `status`
- *            is the library's verdict (0 valid, 206 kind unknown to this version, 2xx
- *            malformed, 3xx breaks a rule): nothing is dropped, odd records are flagged.
+ * The schema of the Python package's store (bindings/python/python/tcmcare/store.py,
+ * `SCHEMA`, version 1), character for character: one database that kiosks' records,
+ * the terminal's own records, the Python reports and exports all share. The Python
+ * module documents it; change both together (and bump the version).
+ *
+ * records:    every record, its envelope bytes exactly as received (what the terminal
+ *             forwards to the platform, whatever this version could make of them) with
+ *             the header's columns, the library's verdict in `status` ('valid',
+ *             'unknown_kind', 'invalid:<rule>', 'malformed:<what>': nothing is dropped,
+ *             odd records are flagged) and the sync stream and position it came in
+ *             (NULL for the terminal's own records).
+ * watermarks: per sending stream (kiosk device, storage epoch), the highest position
+ *             committed without a gap. The receiver resumes each kiosk from here.
+ * meta:       `schema` = 1; `device_epoch:<id>` = the storage epoch of this terminal's
+ *             own records.
  */
 static const char *SCHEMA =
-    "PRAGMA journal_mode=WAL;"
-    "CREATE TABLE IF NOT EXISTS watermark ("
-    "  device INTEGER NOT NULL, epoch INTEGER NOT NULL, position INTEGER NOT NULL,"
-    "  PRIMARY KEY (device, epoch));"
-    "CREATE TABLE IF NOT EXISTS record ("
-    "  stream_device INTEGER NOT NULL, stream_epoch INTEGER NOT NULL,"
-    "  position INTEGER NOT NULL,"
-    "  kind INTEGER NOT NULL, status INTEGER NOT NULL,"
-    "  device INTEGER, epoch INTEGER, seq INTEGER," /* record id, NULL if unreadable */
-    "  placed_utc INTEGER," /* time of a 'time unknown' record, placed from the hello */
-    "  envelope BLOB NOT NULL,"
-    "  PRIMARY KEY (stream_device, stream_epoch, position));"
-    "CREATE INDEX IF NOT EXISTS record_id ON record (device, epoch, seq);";
+    "\n"
+    "CREATE TABLE IF NOT EXISTS records (\n"
+    "    record_no     INTEGER PRIMARY KEY,  -- storage order\n"
+    "    device        INTEGER,              -- record id (origin device, epoch, seq) from the\n"
+    "    epoch         INTEGER,              --   header; NULL when the header is unreadable\n"
+    "    seq           INTEGER,\n"
+    "    kind          INTEGER NOT NULL,     -- wire kind number (known or not)\n"
+    "    care_home     INTEGER,\n"
+    "    resident      INTEGER,              -- pseudonymous resident number in the care home\n"
+    "    time_utc      INTEGER,              -- Unix seconds; NULL when the device had no clock\n"
+    "    placed_utc    INTEGER,              -- a clockless record's time placed by the receiver\n"
+    "    status        TEXT    NOT NULL,     -- 'valid', 'unknown_kind', 'invalid:<code>',\n"
+    "                                        --   'malformed:<code>'\n"
+    "    id_conflict   INTEGER NOT NULL DEFAULT 0,  -- 1: another record has this id (epoch reuse)\n"
+    "    envelope      BLOB    NOT NULL,     -- the envelope bytes as received, never rewritten\n"
+    "    stream_device INTEGER,              -- sync stream and position it arrived at\n"
+    "    stream_epoch  INTEGER,              --   (NULL when added directly)\n"
+    "    position      INTEGER,\n"
+    "    received_utc  INTEGER NOT NULL      -- when this store got it\n"
+    ");\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records (device, epoch, seq)\n"
+    "    WHERE id_conflict = 0 AND device IS NOT NULL;\n"
+    "CREATE INDEX IF NOT EXISTS records_by_resident ON records (care_home, resident, time_utc);\n"
+    "CREATE TABLE IF NOT EXISTS watermarks (\n"
+    "    device    INTEGER NOT NULL,\n"
+    "    epoch     INTEGER NOT NULL,\n"
+    "    watermark INTEGER NOT NULL,         -- highest contiguous stream position committed\n"
+    "    PRIMARY KEY (device, epoch)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS meta (\n"
+    "    key   TEXT PRIMARY KEY,\n"
+    "    value TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n";
+
+#define SCHEMA_VERSION "1"
 
 typedef struct terminal_db {
     sqlite3 *db;
     sqlite3_stmt *get_watermark;
     sqlite3_stmt *set_watermark;
-    sqlite3_stmt *same_record; /* is this id already stored with these bytes? */
+    sqlite3_stmt *find_id; /* the envelope stored under an id */
     sqlite3_stmt *insert_record;
 } terminal_db;
 
@@ -106,8 +161,42 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt) {
     return 0;
 }
 
+/* Reads a meta value into `out` (empty string if absent); -1 on a database error. */
+static int meta_get(terminal_db *t, const char *key, char *out, size_t cap) {
+    sqlite3_stmt *s = NULL;
+    int rc;
+    out[0] = '\0';
+    if (prepare(t->db, "SELECT value FROM meta WHERE key = ?1", &s) != 0) {
+        return -1;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int meta_set(terminal_db *t, const char *key, const char *value) {
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (prepare(t->db,
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &s) != 0) {
+        return -1;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int db_open(terminal_db *t, const char *path) {
     char *err = NULL;
+    char version[16];
     memset(t, 0, sizeof *t);
     if (sqlite3_open(path, &t->db) != SQLITE_OK) {
         fprintf(stderr, "terminal: cannot open %s: %s\n", path, sqlite3_errmsg(t->db));
@@ -115,25 +204,40 @@ static int db_open(terminal_db *t, const char *path) {
     }
     /* Wait for a busy database (another process reading it) instead of failing. */
     sqlite3_busy_timeout(t->db, 2000);
-    if (sqlite3_exec(t->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
+    if (sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(t->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
         fprintf(stderr, "terminal: schema: %s\n", err);
         sqlite3_free(err);
         return -1;
     }
-    if (prepare(t->db, "SELECT position FROM watermark WHERE device = ?1 AND epoch = ?2",
+    if (meta_get(t, "schema", version, sizeof version) != 0) {
+        fprintf(stderr, "terminal: schema: %s\n", sqlite3_errmsg(t->db));
+        return -1;
+    }
+    if (version[0] == '\0') {
+        if (meta_set(t, "schema", SCHEMA_VERSION) != 0) {
+            return -1;
+        }
+    } else if (strcmp(version, SCHEMA_VERSION) != 0) {
+        fprintf(stderr, "terminal: %s has store schema %s, this terminal writes %s\n", path,
+                version, SCHEMA_VERSION);
+        return -1;
+    }
+    if (prepare(t->db, "SELECT watermark FROM watermarks WHERE device = ?1 AND epoch = ?2",
                 &t->get_watermark) ||
         prepare(t->db,
-                "INSERT INTO watermark (device, epoch, position) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT (device, epoch) DO UPDATE SET position = excluded.position",
+                "INSERT INTO watermarks (device, epoch, watermark) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (device, epoch) DO UPDATE SET watermark = excluded.watermark",
                 &t->set_watermark) ||
         prepare(t->db,
-                "SELECT 1 FROM record WHERE device = ?1 AND epoch = ?2 AND seq = ?3 "
-                "AND envelope = ?4",
-                &t->same_record) ||
+                "SELECT envelope FROM records WHERE device = ?1 AND epoch = ?2 AND seq = ?3 "
+                "ORDER BY id_conflict, record_no LIMIT 1",
+                &t->find_id) ||
         prepare(t->db,
-                "INSERT INTO record (stream_device, stream_epoch, position, kind, status,"
-                " device, epoch, seq, placed_utc, envelope)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO records (device, epoch, seq, kind, care_home, resident, time_utc,"
+                " placed_utc, status, id_conflict, envelope, stream_device, stream_epoch,"
+                " position, received_utc)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 &t->insert_record)) {
         return -1;
     }
@@ -143,7 +247,7 @@ static int db_open(terminal_db *t, const char *path) {
 static void db_close(terminal_db *t) {
     sqlite3_finalize(t->get_watermark);
     sqlite3_finalize(t->set_watermark);
-    sqlite3_finalize(t->same_record);
+    sqlite3_finalize(t->find_id);
     sqlite3_finalize(t->insert_record);
     sqlite3_close(t->db);
 }
@@ -164,6 +268,140 @@ static int db_watermark(terminal_db *t, uint32_t device, uint32_t epoch, uint32_
         return 0;
     }
     return -1;
+}
+
+/* Is `id` already stored? 0 no, 1 with these very bytes, 2 with other bytes (a device
+ * reused an epoch: the new record is kept, flagged id_conflict); -1 on an error. */
+static int db_find_id(terminal_db *t, const tcm_record_id *id, const uint8_t *envelope,
+                      size_t len) {
+    int rc;
+    int found;
+    sqlite3_reset(t->find_id);
+    sqlite3_bind_int64(t->find_id, 1, id->device);
+    sqlite3_bind_int64(t->find_id, 2, id->epoch);
+    sqlite3_bind_int64(t->find_id, 3, id->seq);
+    rc = sqlite3_step(t->find_id);
+    if (rc == SQLITE_DONE) {
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        return -1;
+    }
+    found = (size_t)sqlite3_column_bytes(t->find_id, 0) == len &&
+                    memcmp(sqlite3_column_blob(t->find_id, 0), envelope, len) == 0
+                ? 1
+                : 2;
+    sqlite3_reset(t->find_id);
+    return found;
+}
+
+/* The `status` column: the Python store's names for the library's verdicts. */
+static const char *const DECODE_CODES[] = {"truncated",     "varint_overflow",
+                                           "non_canonical_varint", "invalid_utf8",
+                                           "invalid_value", "trailing_bytes"};
+static const char *const RULE_CODES[] = {"device_id_zero",
+                                         "epoch_zero",
+                                         "seq_zero",
+                                         "care_home_zero",
+                                         "resident_number_zero",
+                                         "staff_missing",
+                                         "text_too_long",
+                                         "text_empty",
+                                         "too_many",
+                                         "birth_date_implausible",
+                                         "no_measurement",
+                                         "blood_pressure_incomplete",
+                                         "systolic_out_of_range",
+                                         "diastolic_out_of_range",
+                                         "diastolic_not_below_systolic",
+                                         "pulse_out_of_range",
+                                         "spo2_out_of_range",
+                                         "temperature_out_of_range",
+                                         "weight_out_of_range",
+                                         "height_out_of_range",
+                                         "waist_out_of_range",
+                                         "glucose_out_of_range",
+                                         "answer_out_of_range",
+                                         "guidance_for_unidentified",
+                                         "duplicate_guidance",
+                                         "guidance_empty",
+                                         "other_guidance_text",
+                                         "invalid_acupoint",
+                                         "duplicate_acupoint",
+                                         "acupoints_required",
+                                         "acupoints_not_applicable",
+                                         "duration_out_of_range",
+                                         "no_herbs",
+                                         "duplicate_herb",
+                                         "herb_dose_out_of_range",
+                                         "dose_count_out_of_range",
+                                         "herbal_stage_mismatch",
+                                         "follow_up_empty",
+                                         "duplicate_intervention",
+                                         "next_visit_not_after_visit",
+                                         "correction_targets_itself",
+                                         "amendment_replacement_invalid"};
+
+static void status_text(tcm_status s, char *out, size_t cap) {
+    if (s == TCM_STATUS_OK) {
+        snprintf(out, cap, "valid");
+    } else if (s == TCM_STATUS_UNKNOWN_KIND) {
+        snprintf(out, cap, "unknown_kind");
+    } else if (s >= TCM_STATUS_DECODE_TRUNCATED && s <= TCM_STATUS_DECODE_TRAILING_BYTES) {
+        snprintf(out, cap, "malformed:%s", DECODE_CODES[s - TCM_STATUS_DECODE_TRUNCATED]);
+    } else if (s >= TCM_STATUS_DEVICE_ID_ZERO && s <= TCM_STATUS_AMENDMENT_REPLACEMENT_INVALID) {
+        snprintf(out, cap, "invalid:%s", RULE_CODES[s - TCM_STATUS_DEVICE_ID_ZERO]);
+    } else {
+        snprintf(out, cap, "malformed:status_%u", (unsigned)s);
+    }
+}
+
+/* One row of `records` (the caller holds the transaction). */
+typedef struct row {
+    uint8_t kind;
+    const tcm_record_header *header; /* NULL when unreadable */
+    int has_placed;
+    uint64_t placed_utc;
+    tcm_status status;
+    int id_conflict;
+    const uint8_t *envelope;
+    size_t envelope_len;
+    int has_stream;
+    uint32_t stream_device, stream_epoch, position;
+    uint64_t received_utc;
+} row;
+
+static int db_insert(terminal_db *t, const row *r) {
+    sqlite3_stmt *s = t->insert_record;
+    char status[64];
+    status_text(r->status, status, sizeof status);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (r->header != NULL) {
+        sqlite3_bind_int64(s, 1, r->header->id.device);
+        sqlite3_bind_int64(s, 2, r->header->id.epoch);
+        sqlite3_bind_int64(s, 3, r->header->id.seq);
+        sqlite3_bind_int64(s, 5, r->header->care_home);
+        sqlite3_bind_int64(s, 6, r->header->resident);
+        if (r->header->time_known) {
+            sqlite3_bind_int64(s, 7, (sqlite3_int64)r->header->utc_seconds);
+        }
+    }
+    sqlite3_bind_int(s, 4, r->kind);
+    if (r->has_placed) {
+        sqlite3_bind_int64(s, 8, (sqlite3_int64)r->placed_utc);
+    }
+    sqlite3_bind_text(s, 9, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 10, r->id_conflict);
+    /* SQLITE_STATIC: the envelope stays valid until the statement is stepped. */
+    sqlite3_bind_blob(s, 11, r->envelope, (int)r->envelope_len, SQLITE_STATIC);
+    if (r->has_stream) {
+        sqlite3_bind_int64(s, 12, r->stream_device);
+        sqlite3_bind_int64(s, 13, r->stream_epoch);
+        sqlite3_bind_int64(s, 14, r->position);
+    }
+    sqlite3_bind_int64(s, 15, (sqlite3_int64)r->received_utc);
+    return sqlite3_step(s);
 }
 
 /* ====================================================================================
@@ -194,35 +432,170 @@ static void print_hex(const uint8_t *bytes, size_t len) {
  * Python bindings and the platform's exports). Anything else prints its kind, id, status
  * and bytes, so it is visible and can be traced.
  */
-static void print_record(const tcm_record_to_commit *r) {
+static void print_envelope(uint8_t kind, tcm_status status, const tcm_record_header *header,
+                           const uint8_t *envelope, size_t len) {
     tcm_record rec;
     size_t extension = 0;
     char json[8192];
     size_t n = 0;
-    if (r->status == TCM_STATUS_OK &&
-        tcm_record_decode_lenient(r->envelope, r->envelope_len, &rec, &extension) ==
-            TCM_STATUS_OK &&
+    char msg[160];
+    if (status == TCM_STATUS_OK &&
+        tcm_record_decode_lenient(envelope, len, &rec, &extension) == TCM_STATUS_OK &&
         tcm_record_to_json(&rec, json, sizeof json, &n) == TCM_STATUS_OK) {
         puts(json);
         return;
     }
-    {
-        char msg[160];
-        size_t m = 0;
-        if (tcm_status_message(r->status, msg, sizeof msg, &m) != TCM_STATUS_OK) {
-            msg[0] = '\0';
-        }
-        printf("{\"kind\":%u,\"status\":%u,\"status_message\":", (unsigned)r->kind,
-               (unsigned)r->status);
-        print_json_string(msg);
-        if (r->has_header) {
-            printf(",\"id\":{\"device\":%u,\"epoch\":%u,\"seq\":%u}", (unsigned)r->header.id.device,
-                   (unsigned)r->header.id.epoch, (unsigned)r->header.id.seq);
-        }
-        printf(",\"envelope_hex\":\"");
-        print_hex(r->envelope, r->envelope_len);
-        printf("\"}\n");
+    if (tcm_status_message(status, msg, sizeof msg, &n) != TCM_STATUS_OK) {
+        msg[0] = '\0';
     }
+    printf("{\"kind\":%u,\"status\":%u,\"status_message\":", (unsigned)kind, (unsigned)status);
+    print_json_string(msg);
+    if (header != NULL) {
+        printf(",\"id\":{\"device\":%u,\"epoch\":%u,\"seq\":%u}", (unsigned)header->id.device,
+               (unsigned)header->id.epoch, (unsigned)header->id.seq);
+    }
+    printf(",\"envelope_hex\":\"");
+    print_hex(envelope, len);
+    printf("\"}\n");
+}
+
+/* ====================================================================================
+ * The terminal's clock
+ * ==================================================================================== */
+
+typedef struct terminal_clock {
+    int simulated;         /* 0: this machine's clock */
+    uint64_t start_utc;    /* simulated: the time at start-up */
+    double rate;           /* simulated seconds per real second */
+    struct timespec t0;    /* monotonic time at start-up */
+} terminal_clock;
+
+static double real_seconds_since(const struct timespec *t0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The receiver's clock: Unix seconds, or 0 when this machine's clock is obviously unset
+ * (a kiosk without a clock must not be given a wrong one). */
+static uint64_t clock_now(const terminal_clock *c) {
+    time_t t;
+    if (c->simulated) {
+        return c->start_utc + (uint64_t)(real_seconds_since(&c->t0) * c->rate);
+    }
+    t = time(NULL);
+    return t > 1704067200 ? (uint64_t)t : 0; /* 2024-01-01 */
+}
+
+/* Parses Unix seconds or YYYY-MM-DDTHH:MM:SS(Z|+HH:MM|-HH:MM). */
+static int parse_start(const char *text, uint64_t *out) {
+    char date[11];
+    unsigned hh, mm, ss;
+    int n = 0;
+    long days;
+    long offset = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end != text && *end == '\0') {
+        *out = (uint64_t)v;
+        return 0;
+    }
+    if (strlen(text) < 19 || text[10] != 'T') {
+        return -1;
+    }
+    memcpy(date, text, 10);
+    date[10] = '\0';
+    days = script_parse_date_days(date);
+    if (days < 0 || sscanf(text + 11, "%2u:%2u:%2u%n", &hh, &mm, &ss, &n) != 3) {
+        return -1;
+    }
+    text += 11 + n;
+    if (strcmp(text, "Z") != 0) {
+        int oh, om, k = 0;
+        if ((text[0] != '+' && text[0] != '-') ||
+            sscanf(text + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || text[1 + k] != '\0') {
+            return -1;
+        }
+        offset = (text[0] == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+    }
+    *out = (uint64_t)(days * 86400L + hh * 3600L + mm * 60L + ss - offset);
+    return 0;
+}
+
+/* ====================================================================================
+ * What the lines did, per kiosk (--stats)
+ * ==================================================================================== */
+
+#define MAX_STREAMS 64
+
+typedef struct stream_stats {
+    uint32_t device;
+    unsigned hellos, batches, records, duplicate_batches, gaps, bad_frames, already_stored,
+        refused, not_introduced, store_failed, malformed, time_syncs;
+} stream_stats;
+
+typedef struct terminal {
+    terminal_db db;
+    terminal_clock clock;
+    uint32_t device; /* 0: no own records */
+    uint32_t epoch;
+    uint32_t seq;
+    unsigned own_records, script_failures, connections, frames, bad_frames;
+    stream_stats streams[MAX_STREAMS];
+    size_t stream_count;
+    stream_stats unattributed; /* bad frames before a kiosk said who it is */
+} terminal;
+
+static stream_stats *stats_of(terminal *t, uint32_t device) {
+    size_t i;
+    if (device == 0) {
+        return &t->unattributed;
+    }
+    for (i = 0; i < t->stream_count; i++) {
+        if (t->streams[i].device == device) {
+            return &t->streams[i];
+        }
+    }
+    if (t->stream_count == MAX_STREAMS) {
+        return &t->unattributed;
+    }
+    memset(&t->streams[t->stream_count], 0, sizeof t->streams[0]);
+    t->streams[t->stream_count].device = device;
+    return &t->streams[t->stream_count++];
+}
+
+static void write_stream(FILE *f, const stream_stats *s) {
+    fprintf(f,
+            "{\"device\": %u, \"hellos\": %u, \"batches\": %u, \"records\": %u, "
+            "\"duplicate_batches\": %u, \"gaps\": %u, \"bad_frames\": %u, "
+            "\"already_stored\": %u, \"refused\": %u, \"not_introduced\": %u, "
+            "\"store_failed\": %u, \"malformed\": %u, \"time_syncs\": %u}",
+            (unsigned)s->device, s->hellos, s->batches, s->records, s->duplicate_batches,
+            s->gaps, s->bad_frames, s->already_stored, s->refused, s->not_introduced,
+            s->store_failed, s->malformed, s->time_syncs);
+}
+
+static int write_stats(const terminal *t, const char *path) {
+    FILE *f = fopen(path, "w");
+    size_t i;
+    if (f == NULL) {
+        fprintf(stderr, "terminal: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f,
+            "{\n  \"device\": %u,\n  \"epoch\": %u,\n  \"own_records\": %u,\n"
+            "  \"script_failures\": %u,\n  \"connections\": %u,\n  \"frames\": %u,\n"
+            "  \"bad_frames\": %u,\n  \"unattributed\": ",
+            (unsigned)t->device, (unsigned)t->epoch, t->own_records, t->script_failures,
+            t->connections, t->frames, t->bad_frames);
+    write_stream(f, &t->unattributed);
+    fprintf(f, ",\n  \"streams\": [");
+    for (i = 0; i < t->stream_count; i++) {
+        fprintf(f, "%s\n    ", i ? "," : "");
+        write_stream(f, &t->streams[i]);
+    }
+    fprintf(f, "\n  ]\n}\n");
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 /* ====================================================================================
@@ -230,9 +603,9 @@ static void print_record(const tcm_record_to_commit *r) {
  * ==================================================================================== */
 
 static uint32_t store_watermark(void *ctx, uint32_t device, uint32_t epoch, uint32_t *wm) {
-    terminal_db *t = ctx;
-    return db_watermark(t, device, epoch, wm) == 0 ? TCM_STORE_RESULT_OK
-                                                   : TCM_STORE_RESULT_UNAVAILABLE;
+    terminal *t = ctx;
+    return db_watermark(&t->db, device, epoch, wm) == 0 ? TCM_STORE_RESULT_OK
+                                                        : TCM_STORE_RESULT_UNAVAILABLE;
 }
 
 /* Maps an SQLite failure to what the receiver tells the kiosk (retry later). */
@@ -248,91 +621,166 @@ static uint32_t failed(terminal_db *t, int rc) {
  * transaction protects against a second writer (another terminal process).
  */
 static uint32_t store_commit(void *ctx, const tcm_commit *c) {
-    terminal_db *t = ctx;
+    terminal *t = ctx;
+    terminal_db *db = &t->db;
     uint32_t current = 0;
+    unsigned skipped = 0;
+    uint64_t now = clock_now(&t->clock);
     size_t i;
     int rc;
 
-    rc = sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    rc = sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         return rc == SQLITE_FULL ? TCM_STORE_RESULT_FULL : TCM_STORE_RESULT_UNAVAILABLE;
     }
-    if (db_watermark(t, c->device, c->epoch, &current) != 0) {
-        return failed(t, sqlite3_errcode(t->db));
+    if (db_watermark(db, c->device, c->epoch, &current) != 0) {
+        return failed(db, sqlite3_errcode(db->db));
     }
-    if (current + 1 != c->first_position) {
-        sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+    if (current + 1 != c->first_position || c->new_watermark != current + c->count) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         return TCM_STORE_RESULT_CONFLICT;
     }
 
     for (i = 0; i < c->count; i++) {
         const tcm_record_to_commit *r = &c->records[i];
-        sqlite3_stmt *s;
-
-        /* The same record forwarded twice (by two terminals, say) is stored once. */
+        row w;
+        memset(&w, 0, sizeof w);
+        /* The same record forwarded twice (by two terminals, say) is stored once; a
+         * different record under a stored id is kept and flagged. */
         if (r->has_header) {
-            s = t->same_record;
-            sqlite3_reset(s);
-            sqlite3_bind_int64(s, 1, r->header.id.device);
-            sqlite3_bind_int64(s, 2, r->header.id.epoch);
-            sqlite3_bind_int64(s, 3, r->header.id.seq);
-            sqlite3_bind_blob(s, 4, r->envelope, (int)r->envelope_len, SQLITE_STATIC);
-            rc = sqlite3_step(s);
-            if (rc == SQLITE_ROW) {
+            int found = db_find_id(db, &r->header.id, r->envelope, r->envelope_len);
+            if (found < 0) {
+                return failed(db, sqlite3_errcode(db->db));
+            }
+            if (found == 1) {
+                skipped++;
                 continue;
             }
-            if (rc != SQLITE_DONE) {
-                return failed(t, rc);
-            }
+            w.id_conflict = found == 2;
+            w.header = &r->header;
         }
-
-        s = t->insert_record;
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        sqlite3_bind_int64(s, 1, c->device);
-        sqlite3_bind_int64(s, 2, c->epoch);
-        sqlite3_bind_int64(s, 3, r->position);
-        sqlite3_bind_int(s, 4, r->kind);
-        sqlite3_bind_int64(s, 5, r->status);
-        if (r->has_header) {
-            sqlite3_bind_int64(s, 6, r->header.id.device);
-            sqlite3_bind_int64(s, 7, r->header.id.epoch);
-            sqlite3_bind_int64(s, 8, r->header.id.seq);
-        }
-        if (r->has_placed_time) {
-            sqlite3_bind_int64(s, 9, (sqlite3_int64)r->placed_utc_seconds);
-        }
-        /* SQLITE_STATIC: the envelope stays valid for the whole callback. */
-        sqlite3_bind_blob(s, 10, r->envelope, (int)r->envelope_len, SQLITE_STATIC);
-        rc = sqlite3_step(s);
+        w.kind = r->kind;
+        w.has_placed = r->has_placed_time;
+        w.placed_utc = r->placed_utc_seconds;
+        w.status = r->status;
+        w.envelope = r->envelope;
+        w.envelope_len = r->envelope_len;
+        w.has_stream = 1;
+        w.stream_device = c->device;
+        w.stream_epoch = c->epoch;
+        w.position = r->position;
+        w.received_utc = now;
+        rc = db_insert(db, &w);
         if (rc != SQLITE_DONE) {
-            return failed(t, rc);
+            return failed(db, rc);
         }
     }
 
-    sqlite3_reset(t->set_watermark);
-    sqlite3_bind_int64(t->set_watermark, 1, c->device);
-    sqlite3_bind_int64(t->set_watermark, 2, c->epoch);
-    sqlite3_bind_int64(t->set_watermark, 3, c->new_watermark);
-    rc = sqlite3_step(t->set_watermark);
+    sqlite3_reset(db->set_watermark);
+    sqlite3_bind_int64(db->set_watermark, 1, c->device);
+    sqlite3_bind_int64(db->set_watermark, 2, c->epoch);
+    sqlite3_bind_int64(db->set_watermark, 3, c->new_watermark);
+    rc = sqlite3_step(db->set_watermark);
     if (rc != SQLITE_DONE) {
-        return failed(t, rc);
+        return failed(db, rc);
     }
-    rc = sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL);
+    rc = sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        return failed(t, rc);
+        return failed(db, rc);
     }
+    stats_of(t, c->device)->already_stored += skipped;
 
     /* Durable now: show what arrived. */
     for (i = 0; i < c->count; i++) {
-        print_record(&c->records[i]);
+        const tcm_record_to_commit *r = &c->records[i];
+        print_envelope(r->kind, r->status, r->has_header ? &r->header : NULL, r->envelope,
+                       r->envelope_len);
     }
     fflush(stdout);
     return TCM_STORE_RESULT_OK;
 }
 
 /* ====================================================================================
- * The line
+ * The terminal's own records (the staff's entries of --script)
+ * ==================================================================================== */
+
+/* Finds this terminal's epoch (meta `device_epoch:<id>`, else one past any epoch of this
+ * device in the database) and its last sequence number. */
+static int own_identity(terminal *t) {
+    char key[48], value[32];
+    sqlite3_stmt *s = NULL;
+    snprintf(key, sizeof key, "device_epoch:%u", (unsigned)t->device);
+    if (meta_get(&t->db, key, value, sizeof value) != 0) {
+        return -1;
+    }
+    if (value[0] != '\0') {
+        t->epoch = (uint32_t)strtoul(value, NULL, 10);
+    } else {
+        if (prepare(t->db.db, "SELECT COALESCE(MAX(epoch), 0) + 1 FROM records WHERE device = ?1",
+                    &s) != 0) {
+            return -1;
+        }
+        sqlite3_bind_int64(s, 1, t->device);
+        t->epoch = sqlite3_step(s) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+        sqlite3_finalize(s);
+        snprintf(value, sizeof value, "%u", (unsigned)t->epoch);
+        if (t->epoch == 0 || meta_set(&t->db, key, value) != 0) {
+            return -1;
+        }
+    }
+    if (prepare(t->db.db,
+                "SELECT COALESCE(MAX(seq), 0) FROM records WHERE device = ?1 AND epoch = ?2",
+                &s) != 0) {
+        return -1;
+    }
+    sqlite3_bind_int64(s, 1, t->device);
+    sqlite3_bind_int64(s, 2, t->epoch);
+    t->seq = sqlite3_step(s) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return 0;
+}
+
+/* Gives a record of the script this terminal's next id, encodes (and so validates) it
+ * and stores it. */
+static int store_own(void *ctx, tcm_record *record) {
+    terminal *t = ctx;
+    uint8_t envelope[TCM_MAX_ENVELOPE_LEN];
+    size_t len = 0;
+    row w;
+    tcm_status s;
+    int rc;
+
+    record->header.id.device = t->device;
+    record->header.id.epoch = t->epoch;
+    record->header.id.seq = t->seq + 1;
+    s = tcm_record_encode(record, envelope, sizeof envelope, &len);
+    if (s != TCM_STATUS_OK) {
+        report("own record", s);
+        t->script_failures++;
+        return -1;
+    }
+    memset(&w, 0, sizeof w);
+    w.kind = record->kind;
+    w.header = &record->header;
+    w.status = TCM_STATUS_OK;
+    w.envelope = envelope;
+    w.envelope_len = len;
+    w.received_utc = clock_now(&t->clock);
+    rc = db_insert(&t->db, &w);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "terminal: cannot store own record: %s\n", sqlite3_errstr(rc));
+        t->script_failures++;
+        return -1;
+    }
+    t->seq++;
+    t->own_records++;
+    print_envelope(record->kind, TCM_STATUS_OK, &record->header, envelope, len);
+    fflush(stdout);
+    return 0;
+}
+
+/* ====================================================================================
+ * The lines
  * ==================================================================================== */
 
 /* Writes all of `len` bytes (a reply frame) to `fd`; -1 when the line is gone. */
@@ -351,94 +799,180 @@ static int write_all(int fd, const uint8_t *bytes, size_t len) {
     return 0;
 }
 
-/* The receiver's clock: Unix seconds, or 0 when this machine's clock is obviously unset
- * (a kiosk without a clock must not be given a wrong one). */
-static uint64_t now_utc(void) {
-    time_t t = time(NULL);
-    return t > 1704067200 ? (uint64_t)t : 0; /* 2024-01-01 */
+/* One kiosk line: its decoder, its receiver, what it said. */
+typedef struct line {
+    int in_fd;
+    int reply_fd;
+    tcm_frame_decoder *dec;
+    tcm_receiver *rx;
+    uint32_t device; /* 0 until its hello */
+    uint32_t epoch;
+    struct timespec last_sync;
+} line;
+
+static int line_open(terminal *t, line *l, int in_fd, int reply_fd) {
+    tcm_receiver_store store;
+    tcm_status s;
+    memset(l, 0, sizeof *l);
+    l->in_fd = in_fd;
+    l->reply_fd = reply_fd;
+    /* The receiver keeps no data itself: it commits through these callbacks. */
+    store.ctx = t;
+    store.watermark = store_watermark;
+    store.commit = store_commit;
+    s = tcm_receiver_new(&store, &l->rx);
+    if (s == TCM_STATUS_OK) {
+        s = tcm_frame_decoder_new(&l->dec);
+    }
+    if (s != TCM_STATUS_OK) {
+        report("line setup", s);
+        tcm_receiver_free(l->rx);
+        l->rx = NULL;
+        return -1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &l->last_sync);
+    t->connections++;
+    return 0;
+}
+
+static void line_close(line *l) {
+    tcm_frame_decoder_free(l->dec);
+    tcm_receiver_free(l->rx);
+    l->dec = NULL;
+    l->rx = NULL;
+}
+
+static void send_payload(line *l, const uint8_t *payload, size_t len) {
+    uint8_t frame[2 * TCM_MAX_CONTROL_MESSAGE_LEN + 8];
+    size_t frame_len = 0;
+    tcm_status s;
+    if (l->reply_fd < 0) {
+        return;
+    }
+    s = tcm_frame_encode(payload, len, frame, sizeof frame, &frame_len);
+    if (s != TCM_STATUS_OK) {
+        report("frame reply", s);
+        return;
+    }
+    if (write_all(l->reply_fd, frame, frame_len) != 0) {
+        fprintf(stderr, "terminal: cannot send to kiosk %u: %s\n", (unsigned)l->device,
+                strerror(errno));
+    }
+}
+
+/* Sends the kiosk the terminal's time (the kiosk resets its clock from it). */
+static void send_time(terminal *t, line *l) {
+    uint8_t msg[TCM_MAX_CONTROL_MESSAGE_LEN];
+    size_t len = 0;
+    uint64_t now = clock_now(&t->clock);
+    clock_gettime(CLOCK_MONOTONIC, &l->last_sync);
+    if (now == 0 || tcm_receiver_time_sync(l->rx, now, msg, sizeof msg, &len) != TCM_STATUS_OK) {
+        return;
+    }
+    send_payload(l, msg, len);
+    stats_of(t, l->device)->time_syncs++;
 }
 
 /* Handles one frame payload: the receiver commits (through store_commit) and replies. */
-static void on_payload(tcm_receiver *rx, const uint8_t *payload, size_t len, int reply_fd) {
+static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len) {
     uint8_t reply[TCM_MAX_CONTROL_MESSAGE_LEN];
-    uint8_t frame[2 * TCM_MAX_CONTROL_MESSAGE_LEN];
     size_t reply_len = 0;
-    size_t frame_len = 0;
     tcm_receiver_event ev;
     tcm_status s;
 
-    s = tcm_receiver_handle(rx, now_utc(), payload, len, reply, sizeof reply, &reply_len, &ev);
+    s = tcm_receiver_handle(l->rx, clock_now(&t->clock), payload, len, reply, sizeof reply,
+                            &reply_len, &ev);
     if (s != TCM_STATUS_OK) {
         report("receiver", s);
         return;
     }
     switch (ev.kind) {
     case TCM_RECEIVER_EVENT_KIND_INTRODUCED:
+        l->device = ev.device;
+        l->epoch = ev.epoch;
+        stats_of(t, ev.device)->hellos++;
         fprintf(stderr, "terminal: kiosk %u (epoch %u) says hello, resumes after %u\n",
                 (unsigned)ev.device, (unsigned)ev.epoch, (unsigned)ev.watermark);
         break;
+    case TCM_RECEIVER_EVENT_KIND_COMMITTED:
+        stats_of(t, ev.device)->batches++;
+        stats_of(t, ev.device)->records += ev.count;
+        fprintf(stderr, "terminal: kiosk %u: stored %u..%u\n", (unsigned)ev.device,
+                (unsigned)ev.first_position, (unsigned)(ev.first_position + ev.count - 1));
+        break;
+    case TCM_RECEIVER_EVENT_KIND_DUPLICATE:
+        stats_of(t, l->device)->duplicate_batches++;
+        fprintf(stderr, "terminal: kiosk %u: duplicate batch, acknowledged %u again\n",
+                (unsigned)l->device, (unsigned)ev.watermark);
+        break;
     case TCM_RECEIVER_EVENT_KIND_GAP:
-        fprintf(stderr, "terminal: gap, asked for %u (got %u)\n", (unsigned)ev.expected,
-                (unsigned)ev.got);
+        stats_of(t, l->device)->gaps++;
+        fprintf(stderr, "terminal: kiosk %u: gap, asked for %u (got %u)\n", (unsigned)l->device,
+                (unsigned)ev.expected, (unsigned)ev.got);
         break;
     case TCM_RECEIVER_EVENT_KIND_STORE_FAILED:
+        stats_of(t, l->device)->store_failed++;
         fprintf(stderr, "terminal: store failed (%u), kiosk will retry\n",
                 (unsigned)ev.store_result);
         break;
     case TCM_RECEIVER_EVENT_KIND_REFUSED:
+        stats_of(t, l->device)->refused++;
         fprintf(stderr, "terminal: refused a hello (reason %u)\n", (unsigned)ev.nack_reason);
         break;
+    case TCM_RECEIVER_EVENT_KIND_NOT_INTRODUCED:
+        stats_of(t, l->device)->not_introduced++;
+        break;
+    case TCM_RECEIVER_EVENT_KIND_MALFORMED:
+        stats_of(t, l->device)->malformed++;
+        break;
     default:
-        break; /* committed, duplicates, ignored: nothing to say */
+        break; /* ignored: nothing to say */
     }
-    if (reply_len == 0 || reply_fd < 0) {
-        return;
-    }
-    s = tcm_frame_encode(reply, reply_len, frame, sizeof frame, &frame_len);
-    if (s != TCM_STATUS_OK) {
-        report("frame reply", s);
-        return;
-    }
-    if (write_all(reply_fd, frame, frame_len) != 0) {
-        fprintf(stderr, "terminal: cannot send reply: %s\n", strerror(errno));
+    if (reply_len > 0) {
+        send_payload(l, reply, reply_len);
     }
 }
 
-/* Reads the line until it closes: bytes -> frames -> receiver -> replies. */
-static void serve(tcm_receiver *rx, tcm_frame_decoder *dec, int in_fd, int reply_fd) {
+/* Feeds bytes read from a line to its decoder; payloads go to the receiver. */
+static void on_bytes(terminal *t, line *l, const uint8_t *p, size_t left) {
     static uint8_t payload[TCM_FRAME_DECODER_CAPACITY];
-    uint8_t chunk[512];
+    /* One chunk may hold several frames, or a part of one: loop until it is used up. */
+    while (left > 0) {
+        size_t used = 0;
+        size_t len = 0;
+        tcm_status s =
+            tcm_frame_decoder_feed(l->dec, p, left, &used, payload, sizeof payload, &len);
+        p += used;
+        left -= used;
+        if (s == TCM_STATUS_NEED_MORE_INPUT) {
+            break;
+        }
+        t->frames++;
+        if (s == TCM_STATUS_OK) {
+            on_payload(t, l, payload, len);
+        } else {
+            /* A corrupted frame was skipped; the kiosk resends what is not acked. */
+            t->bad_frames++;
+            stats_of(t, l->device)->bad_frames++;
+            char what[64];
+            snprintf(what, sizeof what, "kiosk %u: frame rejected", (unsigned)l->device);
+            report(what, s);
+        }
+    }
+}
 
-    tcm_frame_decoder_reset(dec); /* a new line starts with no partial frame */
+/* Reads one line until it closes (stdin mode). */
+static void serve_stdin(terminal *t, line *l) {
+    uint8_t chunk[512];
     for (;;) {
-        ssize_t got = read(in_fd, chunk, sizeof chunk);
-        const uint8_t *p = chunk;
-        size_t left;
+        ssize_t got = read(l->in_fd, chunk, sizeof chunk);
         if (got < 0 && errno == EINTR) {
             continue;
         }
         if (got <= 0) {
-            return; /* end of input or connection closed */
+            return; /* end of input */
         }
-        left = (size_t)got;
-        /* One chunk may hold several frames, or a part of one: loop until it is used up. */
-        while (left > 0) {
-            size_t used = 0;
-            size_t len = 0;
-            tcm_status s = tcm_frame_decoder_feed(dec, p, left, &used, payload, sizeof payload,
-                                                  &len);
-            p += used;
-            left -= used;
-            if (s == TCM_STATUS_NEED_MORE_INPUT) {
-                break;
-            }
-            if (s == TCM_STATUS_OK) {
-                on_payload(rx, payload, len, reply_fd);
-            } else {
-                /* A corrupted frame was skipped; the kiosk resends what is not acked. */
-                report("frame", s);
-            }
-        }
+        on_bytes(t, l, chunk, (size_t)got);
     }
 }
 
@@ -455,7 +989,7 @@ static int listen_on(int port) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 1) != 0) {
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 8) != 0) {
         close(fd);
         return -1;
     }
@@ -469,97 +1003,224 @@ static void on_signal(int sig) {
     stop = 1;
 }
 
+#define MAX_LINES 16
+
+/* Serves kiosks on TCP until SIGINT / SIGTERM: one poll() over the listening socket and
+ * every connection; between events, the script's due entries and the time syncs. */
+static int serve_tcp(terminal *t, int port, script *sc, double time_sync_s) {
+    line lines[MAX_LINES];
+    struct pollfd fds[MAX_LINES + 1];
+    size_t n = 0;
+    size_t i;
+    struct sigaction sa;
+    int lfd = listen_on(port);
+    if (lfd < 0) {
+        fprintf(stderr, "terminal: cannot listen on port %d: %s\n", port, strerror(errno));
+        return -1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns on a signal */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a kiosk hanging up must not kill the terminal */
+    fprintf(stderr, "terminal: listening on 127.0.0.1:%d\n", port);
+
+    while (!stop) {
+        int ready;
+        fds[0].fd = lfd;
+        fds[0].events = n < MAX_LINES ? POLLIN : 0;
+        for (i = 0; i < n; i++) {
+            fds[i + 1].fd = lines[i].in_fd;
+            fds[i + 1].events = POLLIN;
+        }
+        ready = poll(fds, n + 1, 100);
+        if (ready < 0 && errno != EINTR) {
+            fprintf(stderr, "terminal: poll: %s\n", strerror(errno));
+            break;
+        }
+        /* Lines first (fds[i + 1] belongs to lines[i]), closing the ones that hung up. */
+        for (i = n; ready > 0 && i-- > 0;) {
+            uint8_t chunk[512];
+            ssize_t got;
+            if (!(fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                continue;
+            }
+            got = read(lines[i].in_fd, chunk, sizeof chunk);
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            if (got > 0) {
+                on_bytes(t, &lines[i], chunk, (size_t)got);
+                continue;
+            }
+            fprintf(stderr, "terminal: kiosk %u hung up\n", (unsigned)lines[i].device);
+            close(lines[i].in_fd);
+            line_close(&lines[i]);
+            lines[i] = lines[--n];
+        }
+        if (ready > 0 && (fds[0].revents & POLLIN)) {
+            int cfd = accept(lfd, NULL, NULL);
+            if (cfd >= 0 && line_open(t, &lines[n], cfd, cfd) == 0) {
+                n++;
+            } else if (cfd >= 0) {
+                close(cfd);
+            }
+        }
+        if (sc != NULL) {
+            t->script_failures += (unsigned)script_run(sc, clock_now(&t->clock), store_own, t);
+        }
+        for (i = 0; time_sync_s > 0 && i < n; i++) {
+            if (lines[i].device != 0 && real_seconds_since(&lines[i].last_sync) >= time_sync_s) {
+                send_time(t, &lines[i]);
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        close(lines[i].in_fd);
+        line_close(&lines[i]);
+    }
+    close(lfd);
+    return 0;
+}
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: terminal --db FILE [--listen PORT --trusted-link] [--reply PATH]\n"
+            "                [--device ID --script FILE] [--clock START [--clock-rate R]]\n"
+            "                [--time-sync SECONDS] [--stats FILE]\n");
+}
+
 int main(int argc, char **argv) {
     const char *db_path = NULL;
     const char *reply_path = NULL;
+    const char *script_path = NULL;
+    const char *stats_path = NULL;
     int port = 0;
+    int trusted = 0;
+    double time_sync_s = 0;
     int i;
     int rc = 0;
-    terminal_db db;
-    tcm_receiver_store store;
-    tcm_receiver *rx = NULL;
-    tcm_frame_decoder *dec = NULL;
-    tcm_status s;
+    int bad = 0;
+    terminal *t = calloc(1, sizeof *t);
+    script *sc = NULL;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
-            db_path = argv[++i];
-        } else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--reply") == 0 && i + 1 < argc) {
-            reply_path = argv[++i];
-        } else {
-            db_path = NULL;
-            break;
-        }
-    }
-    if (db_path == NULL || port < 0 || port > 65535) {
-        fprintf(stderr, "usage: terminal --db FILE [--listen PORT] [--reply PATH]\n");
-        return 2;
-    }
-    if (db_open(&db, db_path) != 0) {
-        db_close(&db);
+    if (t == NULL) {
         return 1;
     }
-
-    /* The receiver keeps no data itself: it commits through these callbacks. */
-    store.ctx = &db;
-    store.watermark = store_watermark;
-    store.commit = store_commit;
-    s = tcm_receiver_new(&store, &rx);
-    if (s == TCM_STATUS_OK) {
-        s = tcm_frame_decoder_new(&dec);
+    t->clock.rate = 1.0;
+    clock_gettime(CLOCK_MONOTONIC, &t->clock.t0);
+    for (i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--trusted-link") == 0) {
+            trusted = 1;
+            continue;
+        }
+        if (v == NULL) {
+            bad = 1;
+            break;
+        }
+        i++;
+        if (strcmp(a, "--db") == 0) {
+            db_path = v;
+        } else if (strcmp(a, "--listen") == 0) {
+            port = atoi(v);
+            bad = port <= 0 || port > 65535;
+        } else if (strcmp(a, "--reply") == 0) {
+            reply_path = v;
+        } else if (strcmp(a, "--device") == 0) {
+            t->device = (uint32_t)strtoul(v, NULL, 0);
+            bad = t->device == 0;
+        } else if (strcmp(a, "--script") == 0) {
+            script_path = v;
+        } else if (strcmp(a, "--clock") == 0) {
+            t->clock.simulated = 1;
+            bad = parse_start(v, &t->clock.start_utc) != 0;
+        } else if (strcmp(a, "--clock-rate") == 0) {
+            t->clock.rate = atof(v);
+            bad = !(t->clock.rate > 0);
+        } else if (strcmp(a, "--time-sync") == 0) {
+            time_sync_s = atof(v);
+            bad = !(time_sync_s > 0);
+        } else if (strcmp(a, "--stats") == 0) {
+            stats_path = v;
+        } else {
+            bad = 1;
+        }
     }
-    if (s != TCM_STATUS_OK) {
-        report("setup", s);
-        rc = 1;
-        goto done;
+    if (bad || db_path == NULL || (script_path != NULL && t->device == 0)) {
+        usage();
+        free(t);
+        return 2;
+    }
+    if (port != 0 && !trusted) {
+        fprintf(stderr, "terminal: --listen sends records unsealed; add --trusted-link to "
+                        "accept that on a link you trust\n");
+        free(t);
+        return 2;
+    }
+    if (script_path != NULL) {
+        char err[512];
+        if (script_load(script_path, &sc, err, sizeof err) != 0) {
+            fprintf(stderr, "terminal: script %s\n", err);
+            free(t);
+            return 2;
+        }
+        fprintf(stderr, "terminal: script %s: %u entries\n", script_path,
+                (unsigned)script_count(sc));
+    }
+    if (db_open(&t->db, db_path) != 0 || (t->device != 0 && own_identity(t) != 0)) {
+        db_close(&t->db);
+        script_free(sc);
+        free(t);
+        return 1;
+    }
+    if (t->device != 0) {
+        fprintf(stderr, "terminal: device %u, epoch %u, last seq %u\n", (unsigned)t->device,
+                (unsigned)t->epoch, (unsigned)t->seq);
     }
 
     if (port == 0) {
         /* stdin: one line, until its end. */
+        line l;
         int reply_fd = -1;
         if (reply_path != NULL) {
             reply_fd = open(reply_path, O_WRONLY | O_NOCTTY);
             if (reply_fd < 0) {
                 fprintf(stderr, "terminal: cannot open %s: %s\n", reply_path, strerror(errno));
                 rc = 1;
-                goto done;
             }
         }
-        serve(rx, dec, STDIN_FILENO, reply_fd);
+        if (rc == 0 && line_open(t, &l, STDIN_FILENO, reply_fd) == 0) {
+            if (sc != NULL) {
+                t->script_failures += (unsigned)script_run(sc, clock_now(&t->clock), store_own, t);
+            }
+            serve_stdin(t, &l);
+            line_close(&l);
+        } else {
+            rc = 1;
+        }
         if (reply_fd >= 0) {
             close(reply_fd);
         }
-    } else {
-        /* TCP: one kiosk connection at a time, until SIGINT / SIGTERM. */
-        struct sigaction sa;
-        int lfd = listen_on(port);
-        if (lfd < 0) {
-            fprintf(stderr, "terminal: cannot listen on port %d: %s\n", port, strerror(errno));
-            rc = 1;
-            goto done;
-        }
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal; /* no SA_RESTART: accept() returns on a signal */
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN); /* a kiosk hanging up must not kill the terminal */
-        fprintf(stderr, "terminal: listening on 127.0.0.1:%d\n", port);
-        while (!stop) {
-            int cfd = accept(lfd, NULL, NULL);
-            if (cfd < 0) {
-                continue;
-            }
-            serve(rx, dec, cfd, cfd);
-            close(cfd);
-        }
-        close(lfd);
+    } else if (serve_tcp(t, port, sc, time_sync_s) != 0) {
+        rc = 1;
     }
 
-done:
-    tcm_frame_decoder_free(dec);
-    tcm_receiver_free(rx);
-    db_close(&db);
+    /* What the staff still had to enter today is recorded before the terminal stops. */
+    if (sc != NULL) {
+        t->script_failures += (unsigned)script_run(sc, UINT64_MAX, store_own, t);
+        fprintf(stderr, "terminal: %u own record(s) stored, %u failed\n", t->own_records,
+                t->script_failures);
+        if (t->script_failures) {
+            rc = 1;
+        }
+    }
+    if (stats_path != NULL && write_stats(t, stats_path) != 0) {
+        rc = 1;
+    }
+    script_free(sc);
+    db_close(&t->db);
+    free(t);
     return rc;
 }

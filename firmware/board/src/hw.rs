@@ -1,10 +1,17 @@
 //! The mps2-an386 hardware the kiosk uses: SysTick time, a busy-wait delay, CMSDK UART0,
-//! the PSRAM-backed NOR flash and the scripted world's memory. Every `unsafe` of the
-//! firmware is in this module: fixed MMIO/RAM addresses of the QEMU machine, accessed
-//! with volatile operations from the single thread of `main`.
+//! the PSRAM-backed NOR flash and the scripted world's memory, optionally mirrored to a
+//! host file. Every `unsafe` of the firmware is in this module: fixed MMIO/RAM addresses
+//! of the QEMU machine, accessed with volatile operations from the single thread of
+//! `main`.
 #![allow(unsafe_code)]
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::cell::RefCell;
+use core::ffi::CStr;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use cortex_m::interrupt::Mutex;
+use semihosting::fs::File;
+use semihosting::io::{Read, Seek, SeekFrom, Write};
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
@@ -183,6 +190,7 @@ impl NorFlash for PsramFlash {
             // SAFETY: a < FLASH_SIZE (checked).
             unsafe { core::ptr::write_volatile(flash_ptr(a), 0xFF) };
         }
+        HostImage::mirror(from as usize, to as usize - from as usize);
         Ok(())
     }
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashRangeError> {
@@ -192,6 +200,7 @@ impl NorFlash for PsramFlash {
             // SAFETY: inside the flash (checked); NOR programming clears bits only.
             unsafe { core::ptr::write_volatile(p, core::ptr::read_volatile(p) & b) };
         }
+        HostImage::mirror(offset as usize, bytes.len());
         Ok(())
     }
 }
@@ -229,6 +238,7 @@ impl WorldMemory {
         if i < WORLD_WORDS {
             // SAFETY: as above.
             unsafe { core::ptr::write_volatile(Self::word(i), v) }
+            HostImage::mirror(IMAGE_WORLD_OFFSET + 4 * i, 4);
         }
     }
     /// On a cold start (QEMU zeroes RAM) the flash is erased and the world reset;
@@ -243,6 +253,138 @@ impl WorldMemory {
         }
         Self::set(W_MAGIC, WORLD_MAGIC);
         true
+    }
+}
+
+/// The flash and the world's words mirrored to a file on the host (semihosting), so
+/// they survive the QEMU process itself being killed, as flash survives a power loss.
+///
+/// The file is the image `flash (FLASH_SIZE bytes) | world words (little endian)`. At
+/// boot [`HostImage::attach`] loads an existing image into PSRAM (or creates the file
+/// from PSRAM); afterwards every flash erase or write and every world word is written
+/// through to the file before the call returns.
+pub struct HostImage;
+
+/// Offset of the world's words in the image file.
+const IMAGE_WORLD_OFFSET: usize = FLASH_SIZE;
+/// Length of the image file.
+pub const IMAGE_LEN: usize = FLASH_SIZE + 4 * WORLD_WORDS;
+/// Bytes copied per host call.
+const IMAGE_CHUNK: usize = 256;
+
+static IMAGE_FILE: Mutex<RefCell<Option<File>>> = Mutex::new(RefCell::new(None));
+/// Set when a write-through failed (reported once).
+static IMAGE_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// How [`HostImage::attach`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+pub enum Attached {
+    /// An existing image was loaded into PSRAM.
+    Loaded,
+    /// No image existed: the file was created from PSRAM.
+    Created,
+}
+
+/// Why the image file could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+pub enum ImageError {
+    /// Neither opened nor created.
+    Open,
+    /// An existing file of another length (not an image of this board).
+    Length(u32),
+    /// A host read, seek or write failed.
+    Io,
+}
+
+/// Address of byte `offset` of the image in PSRAM.
+fn image_ptr(offset: usize) -> *mut u8 {
+    if offset < IMAGE_WORLD_OFFSET {
+        flash_ptr(offset)
+    } else {
+        (WORLD_BASE + (offset - IMAGE_WORLD_OFFSET)) as *mut u8
+    }
+}
+
+impl HostImage {
+    /// Opens (or creates) the image file at `path`, loads it into PSRAM or writes PSRAM
+    /// into it, and mirrors every later change.
+    pub fn attach(path: &CStr) -> Result<Attached, ImageError> {
+        let (mut file, attached) = match File::options().read(true).write(true).open(path) {
+            Ok(f) => (f, Attached::Loaded),
+            Err(_) => {
+                let f = File::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(path)
+                    .map_err(|_| ImageError::Open)?;
+                (f, Attached::Created)
+            }
+        };
+        let mut chunk = [0u8; IMAGE_CHUNK];
+        match attached {
+            Attached::Loaded => {
+                let len = file.metadata().map_err(|_| ImageError::Io)?.len();
+                if len != IMAGE_LEN as u64 {
+                    return Err(ImageError::Length(len as u32));
+                }
+                let mut at = 0;
+                while at < IMAGE_LEN {
+                    let n = IMAGE_CHUNK.min(IMAGE_LEN - at);
+                    file.read_exact(&mut chunk[..n])
+                        .map_err(|_| ImageError::Io)?;
+                    for (i, b) in chunk[..n].iter().enumerate() {
+                        // SAFETY: at + i < IMAGE_LEN: inside the flash or the world words.
+                        unsafe { core::ptr::write_volatile(image_ptr(at + i), *b) };
+                    }
+                    at += n;
+                }
+            }
+            Attached::Created => {
+                let mut at = 0;
+                while at < IMAGE_LEN {
+                    let n = IMAGE_CHUNK.min(IMAGE_LEN - at);
+                    read_image(at, &mut chunk[..n]);
+                    file.write_all(&chunk[..n]).map_err(|_| ImageError::Io)?;
+                    at += n;
+                }
+            }
+        }
+        cortex_m::interrupt::free(|cs| *IMAGE_FILE.borrow(cs).borrow_mut() = Some(file));
+        Ok(attached)
+    }
+
+    /// Writes bytes `offset..offset + len` of the image through to the file (no-op
+    /// without a file).
+    fn mirror(offset: usize, len: usize) {
+        cortex_m::interrupt::free(|cs| {
+            let mut slot = IMAGE_FILE.borrow(cs).borrow_mut();
+            let Some(file) = slot.as_mut() else {
+                return;
+            };
+            let mut chunk = [0u8; IMAGE_CHUNK];
+            let mut at = offset;
+            let end = (offset + len).min(IMAGE_LEN);
+            let mut ok = file.seek(SeekFrom::Start(at as u64)).is_ok();
+            while ok && at < end {
+                let n = IMAGE_CHUNK.min(end - at);
+                read_image(at, &mut chunk[..n]);
+                ok = file.write_all(&chunk[..n]).is_ok();
+                at += n;
+            }
+            if !ok && !IMAGE_FAILED.swap(true, Ordering::Relaxed) {
+                defmt::error!("board: flash image write-through failed at {=usize}", at);
+            }
+        });
+    }
+}
+
+/// Copies image bytes `at..at + out.len()` out of PSRAM.
+fn read_image(at: usize, out: &mut [u8]) {
+    for (i, b) in out.iter_mut().enumerate() {
+        // SAFETY: callers stay below IMAGE_LEN: inside the flash or the world words.
+        *b = unsafe { core::ptr::read_volatile(image_ptr(at + i)) };
     }
 }
 

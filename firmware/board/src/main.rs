@@ -6,10 +6,15 @@
 //! (system resets); defmt goes out over semihosting. A scripted morning of visits
 //! ([`world`]) drives the sensors; when every record is acknowledged the board reports
 //! its peak stack and exits through semihosting.
+//!
+//! The semihosting command line ([`args`]) picks the device id and the day to play, and
+//! can mirror the flash to a host file so the outbox survives the QEMU process itself
+//! being killed (`make demo` does that to one of its two kiosks).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
 
+mod args;
 mod hw;
 mod world;
 
@@ -19,7 +24,7 @@ use defmt_semihosting as _;
 use static_cell::ConstStaticCell;
 use tcmcare_core::ids::{CareHomeId, DeviceId, Epoch, ResidentNumber};
 use tcmcare_core::sync::{FlashStorage, Outbox, Sender, SenderConfig};
-use tcmcare_device_models::scenario::{CALIBRATION_MASS_G, CARDS, CARE_HOME, DEVICE_ID};
+use tcmcare_device_models::scenario::{CALIBRATION_MASS_G, CARE_HOME};
 use tcmcare_device_models::{BleBpMonitor, Hx711, Max30102, Mfrc522, Mlx90614};
 use tcmcare_kiosk::drivers::bp::{BloodPressureLink, MAX_BP_MEASUREMENT_LEN};
 use tcmcare_kiosk::drivers::hx711::{Gain, Hx711 as Hx711Driver};
@@ -31,7 +36,8 @@ use tcmcare_kiosk::kiosk::{Event, Kiosk, KioskConfig, KioskMemory, Peripherals, 
 use tcmcare_kiosk::persist;
 use tcmcare_kiosk::residents::ResidentTable;
 
-use hw::{BoardClock, BoardDelay, PsramFlash, Uart0, WorldMemory, FLASH_PAGE};
+use args::BoardArgs;
+use hw::{Attached, BoardClock, BoardDelay, HostImage, PsramFlash, Uart0, WorldMemory, FLASH_PAGE};
 use world::{Action, Models, World};
 
 /// Flash layout (pages of 4 KiB): identity counters, outbox meta, outbox queue.
@@ -76,6 +82,29 @@ fn main() -> ! {
     };
     hw::start_systick(cp.SYST);
     let uart = Uart0::init();
+    let args = match BoardArgs::read() {
+        Ok(a) => a,
+        Err(e) => {
+            defmt::error!("board: command line: {}", e);
+            hw::exit(1)
+        }
+    };
+    defmt::info!(
+        "board: kiosk {=u32} ({=u32:#x}), cohort {=str}",
+        args.device,
+        args.device,
+        args.cohort.name
+    );
+    if let Some(path) = args.flash_path() {
+        match HostImage::attach(path) {
+            Ok(Attached::Loaded) => defmt::info!("board: flash image loaded from the host file"),
+            Ok(Attached::Created) => defmt::info!("board: flash image file created"),
+            Err(e) => {
+                defmt::error!("board: flash image file: {}", e);
+                hw::exit(1)
+            }
+        }
+    }
 
     let mut flash = PsramFlash;
     let cold = WorldMemory::cold_start_init(&mut flash);
@@ -95,7 +124,7 @@ fn main() -> ! {
     let Ok(storage) = FlashStorage::new(PsramFlash, OUTBOX_QUEUE, OUTBOX_META) else {
         fail("flash layout")
     };
-    let outbox = match Outbox::open(storage, DeviceId(DEVICE_ID), Epoch(id.fresh_epoch)) {
+    let outbox = match Outbox::open(storage, DeviceId(args.device), Epoch(id.fresh_epoch)) {
         Ok(o) => o,
         Err(e) => {
             defmt::error!("board: outbox: {}", e);
@@ -119,7 +148,7 @@ fn main() -> ! {
     // `const fn`, never on the stack.
     let table = TABLE.take();
     table.set_care_home(CareHomeId(CARE_HOME));
-    for c in CARDS {
+    for c in args.cohort.cards {
         let Some(uid) = CardUid::new(c.uid) else {
             fail("card uid")
         };
@@ -190,7 +219,7 @@ fn main() -> ! {
         table,
         MEMORY.take(),
     );
-    let mut world = World::new(hw::now_ms());
+    let mut world = World::new(hw::now_ms(), args.cohort);
     let (boot_peak, _) = hw::stack_usage();
     defmt::info!(
         "board: kiosk ready, stack peak so far {=u32} bytes",

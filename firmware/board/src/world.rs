@@ -1,7 +1,9 @@
 //! The scripted world around the kiosk: residents arriving with their cards and what
-//! each sensor sees, from `tcmcare_device_models::scenario::MORNING`.
+//! each sensor sees, from a `tcmcare_device_models::cohort::Cohort` (the QEMU test's
+//! `scenario::MORNING`, or a kiosk's day of `make demo`).
 
-use tcmcare_device_models::scenario::{Visit, MORNING};
+use tcmcare_device_models::cohort::Cohort;
+use tcmcare_device_models::scenario::Visit;
 use tcmcare_device_models::{BleBpMonitor, Finger, Hx711, Max30102, Mfrc522, Mlx90614};
 use tcmcare_kiosk::kiosk::{Event, State};
 
@@ -48,18 +50,22 @@ enum Phase {
     Draining,
 }
 
-/// Plays the morning.
+/// Plays the cohort's visits.
 pub struct World {
+    cohort: &'static Cohort,
     phase: Phase,
     since_ms: u64,
+    waiting_reported: bool,
 }
 
 impl World {
     /// Resumes at the visit after the last one played (kept across power cuts).
-    pub fn new(now_ms: u64) -> Self {
+    pub fn new(now_ms: u64, cohort: &'static Cohort) -> Self {
         World {
+            cohort,
             phase: Phase::Between,
             since_ms: now_ms,
+            waiting_reported: false,
         }
     }
 
@@ -103,7 +109,16 @@ impl World {
         match self.phase {
             Phase::Between if state == State::Idle && now_ms >= self.since_ms + GAP_MS => {
                 let i = Self::next_visit();
-                match MORNING.get(i) {
+                if self.cohort.wait_for_uplink_before == Some(i) && !outbox_empty {
+                    // The residents are at lunch: nothing happens until the kiosk's
+                    // records are all acknowledged.
+                    if !self.waiting_reported {
+                        self.waiting_reported = true;
+                        defmt::info!("world: waiting for the uplink before visit {=usize}", i);
+                    }
+                    return Action::Continue;
+                }
+                match self.cohort.visits.get(i) {
                     Some(v) => self.start(now_ms, i, v, m),
                     None => {
                         self.phase = Phase::Draining;
@@ -114,7 +129,12 @@ impl World {
             }
             Phase::Draining if outbox_empty => {
                 defmt::info!(
-                    "world: morning done, {=u32} power cut(s)",
+                    "world: {=str} done, {=u32} power cut(s)",
+                    if self.cohort.name == "morning" {
+                        "morning"
+                    } else {
+                        "day"
+                    },
                     WorldMemory::get(W_POWER_CUTS)
                 );
                 Action::Done
@@ -129,7 +149,7 @@ impl World {
         let Phase::InVisit(i) = self.phase else {
             return Action::Continue;
         };
-        let Some(v) = MORNING.get(i) else {
+        let Some(v) = self.cohort.visits.get(i) else {
             return Action::Continue;
         };
         match e {

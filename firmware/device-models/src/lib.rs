@@ -15,12 +15,14 @@
 //!
 //! Models share state through `RefCell`, so a test (or the board's scripted "world")
 //! can change what the sensor sees while a driver holds the bus handle. Time comes
-//! from a [`Clock`]. [`scenario`] is the scripted morning the QEMU test plays.
+//! from a [`Clock`]. [`scenario`] is the scripted morning the QEMU test plays, [`cohort`]
+//! the care-home day of the two kiosks of `make demo`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod ble_bp;
+pub mod cohort;
 mod hx711;
 mod max30102;
 mod mfrc522;

@@ -10,6 +10,10 @@
 //! `tcmcare-qemu-test size --elf FIRMWARE --flash-limit BYTES --ram-limit BYTES` prints
 //! the Berkeley sizes and fails when the image exceeds the limits.
 //!
+//! `tcmcare-qemu-test expect --cohort NAME [--device ID]` prints, one JSON object per
+//! line, the records a kiosk playing that cohort must create (in stream order, from the
+//! cohort's hand-written expectations): what `make demo` checks its database against.
+//!
 //! Both print `qemu: N passed, M failed` (or `size: ...`) and exit non-zero on failure.
 
 mod elf;
@@ -26,6 +30,7 @@ use tcmcare_core::record::{Body, MeasurementSource, Record, TemperatureSite};
 use tcmcare_core::sync::{MemoryStore, Message, Receiver, ReceiverEvent, RecordStatus};
 use tcmcare_core::time::Timestamp;
 use tcmcare_core::wire::{decode_frame, encode_frame, FrameDecoder};
+use tcmcare_device_models::cohort::{self, Cohort};
 use tcmcare_device_models::scenario::{self, Expect, MORNING, TERMINAL_UTC_START};
 
 /// Latency target: a visit's records in the flash outbox within this many ms of the
@@ -60,7 +65,11 @@ fn main() -> ExitCode {
     let result = match args.get(1).map(String::as_str) {
         Some("run") => run(&args),
         Some("size") => size(&args),
-        _ => Err("usage: tcmcare-qemu-test run|size --elf FIRMWARE [options]".into()),
+        Some("expect") => expect(&args),
+        _ => Err(
+            "usage: tcmcare-qemu-test run|size --elf FIRMWARE [options] | expect --cohort NAME"
+                .into(),
+        ),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -378,6 +387,52 @@ fn run(args: &[String]) -> Result<bool, String> {
     Ok(c.failed == 0)
 }
 
+/// `expect`: the cohort's records as JSON lines (seq = position in the kiosk's stream).
+fn expect(args: &[String]) -> Result<bool, String> {
+    let name = arg(args, "--cohort").ok_or("--cohort missing")?;
+    let c = cohort::by_name(&name).ok_or_else(|| format!("no cohort {name:?}"))?;
+    let device = match arg(args, "--device") {
+        Some(d) => match d.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16),
+            None => d.parse(),
+        }
+        .map_err(|_| format!("bad --device {d:?}"))?,
+        None => c.device,
+    };
+    fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map_or_else(|| "null".to_string(), |x| x.to_string())
+    }
+    for (i, (resident, source, e)) in expected_of(c).iter().enumerate() {
+        let (bp, sensor) = match source {
+            MeasurementSource::Bluetooth => (e.bp, false),
+            _ => (None, true),
+        };
+        println!(
+            "{{\"cohort\":\"{}\",\"device\":{},\"seq\":{},\"care_home\":{},\"resident\":{},\
+             \"source\":\"{}\",\"temperature_centi_c\":{},\"spo2_percent\":{},\
+             \"pulse_per_min\":{},\"weight_g\":{},\"systolic_mmhg\":{},\
+             \"diastolic_mmhg\":{}}}",
+            c.name,
+            device,
+            i + 1,
+            scenario::CARE_HOME,
+            resident,
+            if sensor { "kiosk_sensor" } else { "bluetooth" },
+            opt(e.temperature_centi_c.filter(|_| sensor)),
+            opt(e.spo2_percent.filter(|_| sensor)),
+            opt(if sensor {
+                e.pulse_per_min
+            } else {
+                bp.map(|b| b.2)
+            }),
+            opt(e.weight_g.filter(|_| sensor)),
+            opt(bp.map(|b| b.0)),
+            opt(bp.map(|b| b.1)),
+        );
+    }
+    Ok(true)
+}
+
 fn is_batch(frame: &[u8]) -> bool {
     let mut copy = frame.to_vec();
     match decode_frame(&mut copy) {
@@ -389,14 +444,15 @@ fn is_batch(frame: &[u8]) -> bool {
 /// The records the morning must produce, in order: per visit, the kiosk-sensor record
 /// (if anything was measured) then the Bluetooth record.
 fn expected() -> Vec<(u32, MeasurementSource, Expect)> {
+    expected_of(&cohort::MORNING_COHORT)
+}
+
+/// The records a cohort must produce, in stream order (see [`expected`]).
+fn expected_of(c: &Cohort) -> Vec<(u32, MeasurementSource, Expect)> {
     let mut v = Vec::new();
-    for visit in MORNING.iter() {
+    for visit in c.visits.iter() {
         let Some(e) = visit.expect else { continue };
-        let resident = scenario::CARDS
-            .iter()
-            .find(|c| c.uid == visit.card)
-            .map(|c| c.resident)
-            .unwrap_or(0);
+        let resident = c.resident_of(visit.card).unwrap_or(0);
         if e.temperature_centi_c.is_some()
             || e.spo2_percent.is_some()
             || e.pulse_per_min.is_some()
@@ -666,6 +722,16 @@ mod tests {
         assert_eq!(e[0].0, 1001);
         assert_eq!(e[2].1, MeasurementSource::KioskSensor);
         assert_eq!(e[2].0, 1002);
+    }
+
+    #[test]
+    fn demo_cohorts_expect_their_records() {
+        // Kiosk A: six residents, two records each; B: seven visits, two each.
+        assert_eq!(expected_of(&cohort::KIOSK_A).len(), 12);
+        let b = expected_of(&cohort::KIOSK_B);
+        assert_eq!(b.len(), 14);
+        assert_eq!((b[0].0, b[0].1), (1003, MeasurementSource::KioskSensor));
+        assert_eq!((b[1].0, b[1].1), (1003, MeasurementSource::Bluetooth));
     }
 
     #[test]

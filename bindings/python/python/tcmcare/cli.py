@@ -4,6 +4,8 @@
     python -m tcmcare store DB FILE           add the frames of FILE to the SQLite store DB
     python -m tcmcare report DB [--year Y]    KPI coverage report of DB as Markdown
     python -m tcmcare fhir DB -o bundle.json  FHIR R4 Bundle of the records in DB
+    python -m tcmcare summary DB [--year Y]   records per kind and device, alerts,
+                                              constitutions, KPI coverage
 
 ``-`` as FILE reads standard input. Bad frames are reported on stderr with their position
 (and ``decode`` goes on with the next frame); the exit status is 1 when any frame was bad.
@@ -20,6 +22,7 @@ from typing import BinaryIO, List, Optional, Sequence
 from . import _native
 from .errors import DecodeError, UnknownKindError, ValidationError
 from .fhir import dumps, to_fhir_bundle
+from .carehome import care_home_summary
 from .report import coverage_report
 from .store import SQLiteStore
 
@@ -103,6 +106,13 @@ def _fhir(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(args: argparse.Namespace) -> int:
+    with SQLiteStore(args.db) as store:
+        summary = care_home_summary(store, args.year)
+    sys.stdout.write(summary.to_text())
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m tcmcare", description=__doc__.split("\n")[0])
@@ -127,6 +137,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     p.add_argument("--type", choices=["collection", "transaction"], default="collection")
     p.set_defaults(run=_fhir)
+
+    p = sub.add_parser("summary", help="the care home's records, alerts, constitutions and KPIs")
+    p.add_argument("db", help="SQLite database of the built-in store")
+    p.add_argument("--year", type=int, help="KPI reporting year (default: the newest record's, UTC+8)")
+    p.set_defaults(run=_summary)
 
     args = parser.parse_args(argv)
     status: int = args.run(args)

@@ -1,0 +1,107 @@
+//! The board's command line, read over semihosting (QEMU
+//! `-semihosting-config enable=on,target=native,arg=kiosk,arg=--device,arg=19202,...`):
+//!
+//! - `--device N`: the kiosk's device id (decimal or `0x` hex; default: the cohort's);
+//! - `--cohort NAME`: which day to play (`a`, `b`; default `morning`, the QEMU test's);
+//! - `--flash PATH`: mirror the flash (and the world's memory) to the host file `PATH`,
+//!   loaded at boot, so the outbox survives the QEMU process being killed.
+//!
+//! Without arguments the board is the QEMU test's kiosk, as before.
+
+use core::ffi::CStr;
+
+use tcmcare_device_models::cohort::{self, Cohort};
+
+/// Longest command line read, bytes.
+const CMDLINE_LEN: usize = 256;
+/// Longest flash image path, bytes (NUL included).
+pub const PATH_LEN: usize = 128;
+
+/// What the command line asks for.
+pub struct BoardArgs {
+    /// The day to play.
+    pub cohort: &'static Cohort,
+    /// The device id.
+    pub device: u32,
+    /// The flash image path, NUL-terminated.
+    path: [u8; PATH_LEN],
+    has_path: bool,
+}
+
+/// A command line the board cannot follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+pub enum ArgsError {
+    /// An option without its value, or a value that is not UTF-8.
+    Missing,
+    /// A device id that is not a number in 1..=u32::MAX.
+    Device,
+    /// No cohort of that name.
+    Cohort,
+    /// A path of [`PATH_LEN`] bytes or more.
+    PathTooLong,
+    /// An unknown option.
+    Unknown,
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => s.parse().ok()?,
+    };
+    (v != 0).then_some(v)
+}
+
+impl BoardArgs {
+    /// Reads the semihosting command line. A host without a command line (or an empty
+    /// one) gives the defaults.
+    pub fn read() -> Result<Self, ArgsError> {
+        let mut out = BoardArgs {
+            cohort: &cohort::MORNING_COHORT,
+            device: cohort::MORNING_COHORT.device,
+            path: [0; PATH_LEN],
+            has_path: false,
+        };
+        let Ok(args) = semihosting::experimental::env::args::<CMDLINE_LEN>() else {
+            return Ok(out);
+        };
+        let mut device = None;
+        let mut it = &args;
+        // The first word is the program (or kernel) name.
+        let _ = it.next();
+        while let Some(arg) = it.next() {
+            let arg = arg.map_err(|_| ArgsError::Missing)?;
+            let mut value = || -> Result<&str, ArgsError> {
+                match it.next() {
+                    Some(Ok(v)) => Ok(v),
+                    _ => Err(ArgsError::Missing),
+                }
+            };
+            match arg {
+                "--device" => device = Some(parse_u32(value()?).ok_or(ArgsError::Device)?),
+                "--cohort" => {
+                    out.cohort = cohort::by_name(value()?).ok_or(ArgsError::Cohort)?;
+                }
+                "--flash" => {
+                    let p = value()?.as_bytes();
+                    if p.len() >= PATH_LEN {
+                        return Err(ArgsError::PathTooLong);
+                    }
+                    out.path[..p.len()].copy_from_slice(p);
+                    out.has_path = true;
+                }
+                "" => {}
+                _ => return Err(ArgsError::Unknown),
+            }
+        }
+        out.device = device.unwrap_or(out.cohort.device);
+        Ok(out)
+    }
+
+    /// The flash image path, if one was given.
+    pub fn flash_path(&self) -> Option<&CStr> {
+        if !self.has_path {
+            return None;
+        }
+        CStr::from_bytes_until_nul(&self.path).ok()
+    }
+}
