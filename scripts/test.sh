@@ -32,6 +32,7 @@ fi
 if [ -x bindings/python/scripts/test.sh ]; then
   step "Python tests" bindings/python/scripts/test.sh
 fi
+step "fuzz smoke (nightly, skipped without it)" bash scripts/fuzz-smoke.sh
 if [ -x firmware/scripts/test.sh ]; then
   step "firmware tests" firmware/scripts/test.sh
 fi
@@ -44,9 +45,13 @@ fi
 passed=0; failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
   grep -E '^test result: ' "$LOG" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/'
-  grep -E '^(C tests|firmware|demo): [0-9]+ passed, [0-9]+ failed' "$LOG" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/'
-  grep -E '^=+ .*[0-9]+ passed' "$LOG" | sed -E 's/.* ([0-9]+) passed.*/\1/; s/$/ 0/'
-  grep -E '^=+ .*[0-9]+ failed' "$LOG" | sed -E 's/.* ([0-9]+) failed.*/0 \1/'
+  grep -E '^(C tests|firmware|demo|fuzz-smoke): [0-9]+ passed, [0-9]+ failed' "$LOG" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/'
+  # pytest's closing line, with or without the ==== frame: "3 failed, 183 passed in 9.1s".
+  grep -E '^(=+ )?[0-9]+ (passed|failed)[^=]* in [0-9.]+s' "$LOG" | while read -r line; do
+    p=$(printf '%s' "$line" | sed -nE 's/.*(^|[^0-9])([0-9]+) passed.*/\2/p')
+    f=$(printf '%s' "$line" | sed -nE 's/.*(^|[^0-9])([0-9]+) failed.*/\2/p')
+    echo "${p:-0} ${f:-0}"
+  done
 )
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 printf '\ntests: %d passed, %d failed\n' "$passed" "$failed"

@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! header = 0xA1 | key_id varint | device varint | epoch varint | counter varint
+//!        | 0xA4 | key_id | device | epoch | counter | reply_to varint  (terminal replies)
 //! sealed = header | ChaCha20-Poly1305(key, nonce, aad = header, message) | tag (16 bytes)
 //! nonce  = direction (0 kiosk->terminal, 1 terminal->kiosk) | 0 0 0 | epoch u32 LE | counter u32 LE
 //! ```
@@ -21,7 +22,10 @@
 //! tells sealed from unsealed payloads without a flag. Overhead: the 16-byte tag, the
 //! counter varint (1 to 5 bytes) and 4 to 16 bytes of marker, key id, device and epoch
 //! (4 for ids below 128): 21 bytes at counter 1..127, 22 up to 16,383
-//! ([`MAX_SEAL_OVERHEAD`] at worst).
+//! ([`MAX_SEAL_OVERHEAD`] at worst). A terminal reply also names the kiosk frame it
+//! answers (`reply_to`), so a kiosk takes a welcome only for a hello it sent recently: a
+//! hello an attacker held back cannot anchor the terminal's clock for clockless records
+//! ([`crate::sync::DEFAULT_MAX_HELLO_AGE_MS`]).
 //!
 //! ## Nonces never repeat under one key
 //! The 96-bit nonce is derived from `(direction, epoch, counter)` and the key id selects
@@ -73,7 +77,7 @@ use core::fmt;
 
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce, Tag};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::ids::{DeviceId, Epoch};
 use crate::sync::StoreError;
@@ -92,14 +96,18 @@ pub const NONCE_LEN: usize = 12;
 /// be the first byte of a plain message (a one-byte variant number).
 pub const SEALED_MARKER: u8 = 0xA1;
 
+/// First byte of a sealed terminal reply, whose header ends with the counter of the
+/// kiosk frame it answers ([`SealHeader::reply_to`]).
+pub const SEALED_REPLY_MARKER: u8 = 0xA4;
+
 /// First byte of a [`Provision`] payload (sent unsealed, provisioning mode only).
 pub const PROVISION_MARKER: u8 = 0xA2;
 
 /// First byte of a [`Rekey`] plaintext inside a sealed terminal -> kiosk payload.
 pub const REKEY_MARKER: u8 = 0xA3;
 
-/// Longest sealed header: marker and four 32-bit varints of 5 bytes.
-pub const MAX_SEAL_HEADER_LEN: usize = 1 + 4 * 5;
+/// Longest sealed header: marker and five 32-bit varints of 5 bytes (a reply's).
+pub const MAX_SEAL_HEADER_LEN: usize = 1 + 5 * 5;
 
 /// Most bytes sealing adds to a payload: the longest header and the tag.
 pub const MAX_SEAL_OVERHEAD: usize = MAX_SEAL_HEADER_LEN + TAG_LEN;
@@ -153,11 +161,10 @@ impl DeviceKey {
         &self.0
     }
 
+    /// The cipher instance (it holds a copy of the key and zeroizes it when dropped).
     fn cipher(&self) -> ChaCha20Poly1305 {
-        let mut key = Key::from(self.0);
-        let cipher = ChaCha20Poly1305::new(&key);
-        key.as_mut_slice().zeroize();
-        cipher
+        let key: &Key = (&self.0).into();
+        ChaCha20Poly1305::new(key)
     }
 }
 
@@ -378,42 +385,66 @@ pub struct SealHeader {
     pub epoch: Epoch,
     /// The frame counter (1 or more) of the direction.
     pub counter: u32,
+    /// A terminal reply names the kiosk frame it answers by that frame's counter (0: not
+    /// a reply). The kiosk uses it to take a welcome only for a recent hello. Encoded
+    /// only when not 0, after [`SEALED_REPLY_MARKER`].
+    pub reply_to: u32,
 }
 
 impl SealHeader {
     /// Length of the encoded header.
     pub fn encoded_len(&self) -> usize {
+        let reply = if self.reply_to == 0 {
+            0
+        } else {
+            varint_len(self.reply_to as u64)
+        };
         1 + varint_len(self.key_id.0 as u64)
             + varint_len(self.device.0 as u64)
             + varint_len(self.epoch.0 as u64)
             + varint_len(self.counter as u64)
+            + reply
     }
 
     /// Writes the header at the front of `out`, returning its length.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(out);
-        w.u8(SEALED_MARKER);
+        w.u8(if self.reply_to == 0 {
+            SEALED_MARKER
+        } else {
+            SEALED_REPLY_MARKER
+        });
         w.varint(self.key_id.0 as u64);
         w.varint(self.device.0 as u64);
         w.varint(self.epoch.0 as u64);
         w.varint(self.counter as u64);
+        if self.reply_to != 0 {
+            w.varint(self.reply_to as u64);
+        }
         w.finish()
     }
 
     /// Reads the header at the front of a sealed payload, returning it and its length.
-    /// Any deviation (marker, non-canonical varint, device, epoch or counter 0) is
-    /// [`OpenError::Malformed`].
+    /// Any deviation (marker, non-canonical varint, device, epoch, counter or a present
+    /// reply counter 0) is [`OpenError::Malformed`].
     pub fn decode(payload: &[u8]) -> Result<(SealHeader, usize), OpenError> {
         let mut r = Reader::new(payload);
         let bad = |_| OpenError::Malformed;
-        if r.u8("seal.marker").map_err(bad)? != SEALED_MARKER {
-            return Err(OpenError::Malformed);
-        }
+        let reply = match r.u8("seal.marker").map_err(bad)? {
+            SEALED_MARKER => false,
+            SEALED_REPLY_MARKER => true,
+            _ => return Err(OpenError::Malformed),
+        };
         let key_id = KeyId(r.varint_u32("seal.key_id").map_err(bad)?);
         let device = DeviceId(r.varint_u32("seal.device").map_err(bad)?);
         let epoch = Epoch(r.varint_u32("seal.epoch").map_err(bad)?);
         let counter = r.varint_u32("seal.counter").map_err(bad)?;
-        if device.0 == 0 || epoch.0 == 0 || counter == 0 {
+        let reply_to = if reply {
+            r.varint_u32("seal.reply_to").map_err(bad)?
+        } else {
+            0
+        };
+        if device.0 == 0 || epoch.0 == 0 || counter == 0 || (reply && reply_to == 0) {
             return Err(OpenError::Malformed);
         }
         Ok((
@@ -422,15 +453,19 @@ impl SealHeader {
                 device,
                 epoch,
                 counter,
+                reply_to,
             },
             r.position(),
         ))
     }
 }
 
-/// Whether `payload` is sealed (starts with [`SEALED_MARKER`]).
+/// Whether `payload` is sealed (starts with [`SEALED_MARKER`] or [`SEALED_REPLY_MARKER`]).
 pub fn is_sealed(payload: &[u8]) -> bool {
-    payload.first() == Some(&SEALED_MARKER)
+    matches!(
+        payload.first(),
+        Some(&SEALED_MARKER) | Some(&SEALED_REPLY_MARKER)
+    )
 }
 
 /// Sealed length of a `plaintext_len`-byte payload under `header`.
@@ -649,10 +684,10 @@ pub struct SealState {
 
 impl SealState {
     /// A fixed layout for storage backends: version byte, device, epoch, key id, uplink
-    /// reserved, downlink seen as u32 little-endian, then the key. Zeroize the bytes after
-    /// writing them.
-    pub fn to_bytes(&self) -> [u8; SEAL_STATE_LEN] {
-        let mut b = [0u8; SEAL_STATE_LEN];
+    /// reserved, downlink seen as u32 little-endian, then the key. The bytes are zeroized
+    /// when the returned value is dropped.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; SEAL_STATE_LEN]> {
+        let mut b = Zeroizing::new([0u8; SEAL_STATE_LEN]);
         b[0] = SEAL_STATE_VERSION;
         let fields = [
             self.device.0,
@@ -792,10 +827,16 @@ impl<E: fmt::Debug> fmt::Display for SealerError<E> {
 impl<E: fmt::Debug> std::error::Error for SealerError<E> {}
 
 /// A terminal -> kiosk payload that [`Sealer::open`] authenticated.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Opened<'b> {
     /// A sync message payload (give it to the sync sender).
-    Message(&'b [u8]),
+    Message {
+        /// The message bytes.
+        plain: &'b [u8],
+        /// The counter of the kiosk frame it answers (0: not a reply).
+        reply_to: u32,
+    },
     /// A key rotation; apply it with [`Sealer::apply_rekey`].
     Rekey(Rekey),
 }
@@ -969,6 +1010,7 @@ impl<K: SealStore> Sealer<K> {
             device: self.state.device,
             epoch: self.state.epoch,
             counter,
+            reply_to: 0,
         };
         seal_in_place(
             &self.state.key,
@@ -1019,7 +1061,10 @@ impl<K: SealStore> Sealer<K> {
                 _ => return Err(OpenError::Malformed),
             }
         } else {
-            Opened::Message(plain)
+            Opened::Message {
+                plain,
+                reply_to: h.reply_to,
+            }
         };
         self.down_seen = h.counter;
         Ok(opened)

@@ -9,6 +9,12 @@
 //! write or an erase. The kiosk's application makes records during the run; a full outbox
 //! refuses them and the application retries later.
 //!
+//! In **sealed** mode (`sync_sim_sealed_*`) the kiosk is a [`SealedSender`] and the
+//! terminal a [`SealedReceiver`]: every payload is sealed both ways, the kiosk's counter
+//! lease lives in a store that survives power loss but whose writes can be cut, and the
+//! link also replays old frames and injects forged ones (tampered copies, random sealed
+//! headers, plain unsealed messages), all with valid CRCs. The assertions are the same.
+//!
 //! Checked for every seed: every accepted record is committed exactly once and in order,
 //! nothing is committed that was not accepted, nothing panics, and once the link heals
 //! the outbox drains. Clockless records are placed within the link's delay of their true
@@ -35,10 +41,16 @@ use embedded_storage::nor_flash::{
 use tcmcare_conformance::canonical_records;
 use tcmcare_core::ids::{DeviceId, Epoch, RecordId, Seq};
 use tcmcare_core::record::{Body, Kind, Record};
+use tcmcare_core::seal::{
+    DeviceKey, KeyId, MemoryKeyStore, OpenError, Provision, SealState, SealStore, Sealer,
+    MAX_PROVISION_LEN, MAX_SEAL_OVERHEAD, SEALED_MARKER,
+};
 use tcmcare_core::sync::{
-    Ack, BatchBuilder, FlashStorage, MemoryStore, Message, NackReason, Outbox, OutboxError,
-    OutboxStorage, RamStorage, Receiver, ReceiverEvent, RecordStatus, Sender, SenderConfig,
-    SenderError, SenderEvent, MAX_CONTROL_MESSAGE_LEN, MIN_MTU,
+    Ack, BatchBuilder, FlashStorage, LinkSecurity, MemoryStore, Message, NackReason, Outbox,
+    OutboxError, OutboxStorage, RamStorage, Receiver, ReceiverEvent, RecordStatus, SealedReceiver,
+    SealedReceiverEvent, SealedSender, SealedSenderError, SealedSenderEvent, Sender, SenderConfig,
+    SenderError, SenderEvent, MAX_CONTROL_MESSAGE_LEN, MAX_SEALED_CONTROL_LEN, MIN_MTU,
+    MIN_SEALED_MTU,
 };
 use tcmcare_core::time::{Timestamp, UtcSeconds};
 use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder, MAX_ENVELOPE_LEN};
@@ -328,6 +340,247 @@ impl Backend for FlashBackend {
     }
 }
 
+// ------------------------------------------------------------------ sealing
+
+/// The key the terminal provisioned the kiosk with.
+const SIM_KEY: [u8; 32] = [0x5C; 32];
+/// Small counter leases, so that restarts often skip counters.
+const SIM_LEASE_BLOCK: u32 = 8;
+
+/// The kiosk's seal state in storage that outlives power losses. A write can be cut:
+/// it lands or not, and the kiosk loses power.
+struct SealChip {
+    state: Option<SealState>,
+    /// The next write is cut; `true`: it lands before power fails.
+    cut: Option<bool>,
+    dead: bool,
+}
+
+#[derive(Clone)]
+struct SimSealStore(Rc<RefCell<SealChip>>);
+
+impl SimSealStore {
+    fn provisioned() -> Self {
+        let store = SimSealStore(Rc::new(RefCell::new(SealChip {
+            state: None,
+            cut: None,
+            dead: false,
+        })));
+        let p = Provision {
+            device: DeviceId(KIOSK),
+            epoch: Epoch(EPOCH),
+            key_id: KeyId(1),
+            key: DeviceKey::from_bytes(SIM_KEY),
+        };
+        let mut b = [0u8; MAX_PROVISION_LEN];
+        let n = p.encode(&mut b).expect("fits");
+        Sealer::provision(store.clone(), &b[..n], true, SIM_LEASE_BLOCK).expect("provisioned");
+        store
+    }
+    fn is_dead(&self) -> bool {
+        self.0.borrow().dead
+    }
+    fn arm(&self, lands: bool) {
+        self.0.borrow_mut().cut = Some(lands);
+    }
+    fn power_on(&self) {
+        let mut c = self.0.borrow_mut();
+        c.dead = false;
+        c.cut = None;
+    }
+}
+
+impl SealStore for SimSealStore {
+    type Error = &'static str;
+    fn load(&mut self) -> Result<Option<SealState>, &'static str> {
+        let c = self.0.borrow();
+        if c.dead {
+            return Err("power lost");
+        }
+        Ok(c.state.clone())
+    }
+    fn store(&mut self, state: &SealState) -> Result<(), &'static str> {
+        let mut c = self.0.borrow_mut();
+        if c.dead {
+            return Err("power lost");
+        }
+        if let Some(lands) = c.cut.take() {
+            if lands {
+                c.state = Some(state.clone());
+            }
+            c.dead = true;
+            return Err("power lost");
+        }
+        c.state = Some(state.clone());
+        Ok(())
+    }
+}
+
+/// The kiosk's sync sender, plain or sealed.
+enum KioskSender<S: OutboxStorage> {
+    Plain(Sender<S>),
+    Sealed(SealedSender<S, SimSealStore>),
+}
+
+/// What an incoming payload did to the kiosk.
+enum KioskEvent {
+    Sync(SenderEvent),
+    Rejected(OpenError),
+}
+
+impl<S: OutboxStorage> KioskSender<S> {
+    fn new(
+        outbox: Outbox<S>,
+        config: SenderConfig,
+        boot: u32,
+        seal: Option<&SimSealStore>,
+    ) -> Self {
+        match seal {
+            None => KioskSender::Plain(Sender::new(outbox, config, boot, false).expect("config")),
+            Some(store) => {
+                let sealer = Sealer::resume(store.clone(), SIM_LEASE_BLOCK).expect("resume");
+                KioskSender::Sealed(
+                    SealedSender::new(outbox, config, boot, false, sealer).expect("config"),
+                )
+            }
+        }
+    }
+    fn outbox(&self) -> &Outbox<S> {
+        match self {
+            KioskSender::Plain(s) => s.outbox(),
+            KioskSender::Sealed(s) => s.outbox(),
+        }
+    }
+    fn into_outbox(self) -> Outbox<S> {
+        match self {
+            KioskSender::Plain(s) => s.into_outbox(),
+            KioskSender::Sealed(s) => s.into_parts().0,
+        }
+    }
+    fn next_seq(&self) -> Option<Seq> {
+        match self {
+            KioskSender::Plain(s) => s.next_seq(),
+            KioskSender::Sealed(s) => s.next_seq(),
+        }
+    }
+    fn set_clock_valid(&mut self, valid: bool) {
+        match self {
+            KioskSender::Plain(s) => s.set_clock_valid(valid),
+            KioskSender::Sealed(s) => s.set_clock_valid(valid),
+        }
+    }
+    fn push(&mut self, envelope: &[u8]) -> Result<u32, SenderError<S::Error>> {
+        match self {
+            KioskSender::Plain(s) => s.push(envelope),
+            KioskSender::Sealed(s) => s.push(envelope).map_err(|e| match e {
+                SealedSenderError::Sender(e) => e,
+                other => panic!("push failed: {other:?}"),
+            }),
+        }
+    }
+    fn poll_transmit(&mut self, now_ms: u64, out: &mut [u8]) -> Result<Option<usize>, String> {
+        match self {
+            KioskSender::Plain(s) => s.poll_transmit(now_ms, out).map_err(|e| format!("{e:?}")),
+            KioskSender::Sealed(s) => s.poll_transmit(now_ms, out).map_err(|e| format!("{e:?}")),
+        }
+    }
+    fn handle(&mut self, now_ms: u64, payload: &mut [u8]) -> Result<KioskEvent, String> {
+        match self {
+            KioskSender::Plain(s) => s
+                .handle(now_ms, payload)
+                .map(KioskEvent::Sync)
+                .map_err(|e| format!("{e:?}")),
+            KioskSender::Sealed(s) => match s.handle(now_ms, payload) {
+                Ok(SealedSenderEvent::Sync(ev)) => Ok(KioskEvent::Sync(ev)),
+                Ok(SealedSenderEvent::Rejected(e)) => Ok(KioskEvent::Rejected(e)),
+                Ok(SealedSenderEvent::Rekeyed { .. }) => panic!("nobody rekeys in the simulation"),
+                Err(e) => Err(format!("{e:?}")),
+            },
+        }
+    }
+}
+
+/// The terminal's sync receiver, plain or sealed.
+enum TerminalReceiver {
+    Plain(Receiver<MemoryStore>),
+    Sealed(SealedReceiver<MemoryStore, MemoryKeyStore>),
+}
+
+impl TerminalReceiver {
+    fn sealed(store: MemoryStore, keys: MemoryKeyStore) -> Self {
+        TerminalReceiver::Sealed(SealedReceiver::new(store, keys, LinkSecurity::Sealed))
+    }
+    fn store(&self) -> &MemoryStore {
+        match self {
+            TerminalReceiver::Plain(r) => r.store(),
+            TerminalReceiver::Sealed(r) => r.store(),
+        }
+    }
+    fn store_mut(&mut self) -> &mut MemoryStore {
+        match self {
+            TerminalReceiver::Plain(r) => r.store_mut(),
+            TerminalReceiver::Sealed(r) => r.store_mut(),
+        }
+    }
+    fn restart(self) -> Self {
+        match self {
+            TerminalReceiver::Plain(r) => TerminalReceiver::Plain(Receiver::new(r.into_store())),
+            TerminalReceiver::Sealed(r) => {
+                let (store, keys) = r.into_parts();
+                TerminalReceiver::sealed(store, keys)
+            }
+        }
+    }
+    /// Handles a payload: the event (or the rejection) and the reply length.
+    fn handle(
+        &mut self,
+        utc: Option<u64>,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> (Result<ReceiverEvent, OpenError>, usize) {
+        match self {
+            TerminalReceiver::Plain(r) => {
+                let o = r
+                    .handle(utc, payload, out)
+                    .expect("reply buffer is large enough");
+                (Ok(o.event), o.reply_len)
+            }
+            TerminalReceiver::Sealed(r) => {
+                let mut p = payload.to_vec();
+                let o = r
+                    .handle(utc, &mut p, out)
+                    .expect("reply buffer is large enough");
+                match o.event {
+                    SealedReceiverEvent::Sync(ev) => (Ok(ev), o.reply_len),
+                    SealedReceiverEvent::Rejected(e) => (Err(e), o.reply_len),
+                    SealedReceiverEvent::DownlinkExhausted => panic!("downlink counters exhausted"),
+                }
+            }
+        }
+    }
+    fn time_sync(&mut self, utc: u64, out: &mut [u8]) -> Option<usize> {
+        match self {
+            TerminalReceiver::Plain(r) => Some(r.time_sync(utc, out).expect("time sync fits")),
+            // Sealed: only once a device said hello (the key is the session's).
+            TerminalReceiver::Sealed(r) => r.time_sync(utc, out).ok(),
+        }
+    }
+}
+
+/// Counts a rejection of an injected frame by kind.
+fn count_rejection(cov: &mut Coverage, e: OpenError) {
+    match e {
+        OpenError::Replayed { .. } => cov.replays_rejected += 1,
+        OpenError::UnsealedRefused => cov.unsealed_refused += 1,
+        OpenError::BadTag
+        | OpenError::Malformed
+        | OpenError::UnknownKey
+        | OpenError::UnknownDevice
+        | OpenError::WrongEpoch { .. } => cov.forgeries_rejected += 1,
+        OpenError::Revoked | OpenError::Store(_) => panic!("unexpected rejection {e:?}"),
+    }
+}
+
 // ------------------------------------------------------------------ link
 
 /// Fault rates of one run, per mille per frame.
@@ -370,29 +623,101 @@ impl Faults {
     }
 }
 
+/// Payloads an attacker on the link remembers, for replays and tampering.
+const LINK_HISTORY: usize = 64;
+
+/// A frame on its way: arrival time, order, bytes, and (sealed mode) the payload when the
+/// bytes are intact.
+type InFlight = (u64, u64, Vec<u8>, Option<Vec<u8>>);
+
 /// One direction of the link: frames in flight with their arrival times.
 #[derive(Default)]
 struct Link {
-    in_flight: Vec<(u64, u64, Vec<u8>)>,
+    in_flight: Vec<InFlight>,
     order: u64,
     down_until: u64,
+    /// Payloads delivered lately (sealed mode only). The attacker replays what reached the
+    /// other side: holding back a frame that never arrived and delivering it late is a
+    /// delay, bounded by the link's delay like any other (a hello held back longer would
+    /// shift the placement of clockless records by the hold time; no counter can tell).
+    history: VecDeque<Vec<u8>>,
 }
 
 impl Link {
+    /// Remembers a delivered payload.
+    fn remember(&mut self, payload: Vec<u8>) {
+        if self.history.len() == LINK_HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(payload);
+    }
+
+    /// The attacker's frame: a replay of an old payload, a tampered copy, a random sealed
+    /// header with garbage, or a plain message; framed with a valid CRC.
+    fn inject(&mut self, now: u64, f: &Faults, rng: &mut Rng) {
+        let old = (!self.history.is_empty())
+            .then(|| self.history[rng.below(self.history.len() as u64) as usize].clone());
+        let payload = match (rng.below(4), old) {
+            (0, Some(p)) => p,
+            (1, Some(mut p)) => {
+                let i = rng.below(p.len() as u64) as usize;
+                p[i] ^= 1 + rng.below(255) as u8;
+                p
+            }
+            (2, _) => {
+                let mut p = vec![
+                    SEALED_MARKER,
+                    1,
+                    KIOSK as u8,
+                    EPOCH as u8,
+                    1 + rng.below(120) as u8,
+                ];
+                p.extend((0..rng.range(17, 80)).map(|_| rng.next_u64() as u8));
+                p
+            }
+            _ => {
+                let mut b = [0u8; MAX_CONTROL_MESSAGE_LEN];
+                let n = Message::Ack(Ack {
+                    epoch: EPOCH,
+                    watermark: rng.range(1, 1_000) as u32,
+                })
+                .encode(&mut b)
+                .expect("ack");
+                b[..n].to_vec()
+            }
+        };
+        self.send(now, &frame(&payload), f, rng);
+    }
+
     fn send(&mut self, now: u64, frame: &[u8], f: &Faults, rng: &mut Rng) {
+        self.send_tracked(now, frame, None, f, rng);
+    }
+
+    /// Sends `frame`; `payload` (sealed mode) is remembered when a copy arrives intact.
+    fn send_tracked(
+        &mut self,
+        now: u64,
+        frame: &[u8],
+        payload: Option<&[u8]>,
+        f: &Faults,
+        rng: &mut Rng,
+    ) {
         if now < self.down_until || rng.chance(f.drop) {
             return;
         }
         let copies = if rng.chance(f.duplicate) { 2 } else { 1 };
         for _ in 0..copies {
             let mut bytes = frame.to_vec();
+            let mut intact = payload.map(<[u8]>::to_vec);
             if rng.chance(f.flip) {
+                intact = None;
                 for _ in 0..rng.range(1, 3) {
                     let i = rng.below(bytes.len() as u64) as usize;
                     bytes[i] ^= 1 << rng.below(8);
                 }
             }
             if rng.chance(f.truncate) {
+                intact = None;
                 bytes.truncate(rng.below(bytes.len() as u64) as usize);
             }
             if rng.chance(f.noise) {
@@ -405,13 +730,14 @@ impl Link {
             }
             let delay = delay.min(MAX_LINK_DELAY_MS);
             self.order += 1;
-            self.in_flight.push((now + delay, self.order, bytes));
+            self.in_flight
+                .push((now + delay, self.order, bytes, intact));
         }
     }
 
     /// Chunks due by `now`, in arrival order.
     fn due(&mut self, now: u64) -> Vec<Vec<u8>> {
-        let mut due: Vec<(u64, u64, Vec<u8>)> = Vec::new();
+        let mut due: Vec<InFlight> = Vec::new();
         let mut i = 0;
         while i < self.in_flight.len() {
             if self.in_flight[i].0 <= now {
@@ -421,7 +747,14 @@ impl Link {
             }
         }
         due.sort_by_key(|d| (d.0, d.1));
-        due.into_iter().map(|d| d.2).collect()
+        due.into_iter()
+            .map(|d| {
+                if let Some(p) = d.3 {
+                    self.remember(p);
+                }
+                d.2
+            })
+            .collect()
     }
 }
 
@@ -458,7 +791,9 @@ struct Accepted {
 
 struct Kiosk<B: Backend> {
     backend: B,
-    sender: Option<Sender<B::Storage>>,
+    sender: Option<KioskSender<B::Storage>>,
+    /// Sealed mode: the persisted seal state.
+    seal: Option<SimSealStore>,
     config: SenderConfig,
     boot: u32,
     boot_at: u64,
@@ -506,19 +841,22 @@ fn encode(r: &Record) -> Vec<u8> {
 }
 
 impl<B: Backend> Kiosk<B> {
-    fn new(rng: &mut Rng) -> Self {
+    fn new(rng: &mut Rng, sealed: bool) -> Self {
         let (backend, storage) = B::fresh();
+        let min_mtu = if sealed { MIN_SEALED_MTU } else { MIN_MTU };
         let config = SenderConfig {
-            mtu: rng.range(MIN_MTU as u64, SIM_MAX_MTU as u64) as usize,
+            mtu: rng.range(min_mtu as u64, SIM_MAX_MTU as u64) as usize,
             window: rng.range(1, 40) as u32,
             initial_rto_ms: rng.range(50, 500),
             max_rto_ms: rng.range(1_000, 10_000),
         };
         let outbox = Outbox::open(storage, DeviceId(KIOSK), Epoch(EPOCH)).expect("open");
         assert!(outbox.started_new_epoch());
+        let seal = sealed.then(SimSealStore::provisioned);
         Kiosk {
             backend,
-            sender: Some(Sender::new(outbox, config, 1, false).expect("config")),
+            sender: Some(KioskSender::new(outbox, config, 1, seal.as_ref())),
+            seal,
             config,
             boot: 1,
             boot_at: 0,
@@ -532,8 +870,13 @@ impl<B: Backend> Kiosk<B> {
         }
     }
 
-    fn sender(&mut self) -> &mut Sender<B::Storage> {
+    fn sender(&mut self) -> &mut KioskSender<B::Storage> {
         self.sender.as_mut().expect("sender present")
+    }
+
+    /// Whether the last error came from a power cut (flash or seal store).
+    fn power_failed(&self) -> bool {
+        self.backend.power_failed() || self.seal.as_ref().is_some_and(|s| s.is_dead())
     }
 
     fn uptime_ms(&self, now: u64) -> u64 {
@@ -607,7 +950,7 @@ impl<B: Backend> Kiosk<B> {
                     self.cov.refusals += 1;
                     return true;
                 }
-                Err(e) if self.backend.power_failed() => {
+                Err(e) if self.power_failed() => {
                     let _ = e;
                     self.pending.pop_front();
                     self.in_doubt = Some(p);
@@ -621,17 +964,18 @@ impl<B: Backend> Kiosk<B> {
 
     /// Transmits what is due. Returns false on power failure.
     fn transmit(&mut self, now: u64, link: &mut Link, faults: &Faults, rng: &mut Rng) -> bool {
-        let mut payload = [0u8; SIM_MAX_MTU];
+        let mut payload = [0u8; SIM_MAX_MTU + MAX_SEAL_OVERHEAD];
         let up = self.uptime_ms(now);
         loop {
             match self.sender().poll_transmit(up, &mut payload) {
                 Ok(Some(n)) => {
                     let f = frame(&payload[..n]);
                     assert!(f.len() <= self.config.mtu.max(MAX_CONTROL_MESSAGE_LEN + 8));
-                    link.send(now, &f, faults, rng);
+                    let tracked = self.seal.is_some().then_some(&payload[..n]);
+                    link.send_tracked(now, &f, tracked, faults, rng);
                 }
                 Ok(None) => return true,
-                Err(_) if self.backend.power_failed() => return false,
+                Err(_) if self.power_failed() => return false,
                 Err(e) => panic!("poll_transmit failed: {e:?}"),
             }
         }
@@ -646,10 +990,11 @@ impl<B: Backend> Kiosk<B> {
                 self.cov.bad_frames += 1;
                 continue;
             };
-            let payload = payload.to_vec();
+            let mut payload = payload.to_vec();
             let sender = self.sender.as_mut().expect("sender present");
-            match sender.handle(up, &payload) {
-                Ok(ev) => {
+            match sender.handle(up, &mut payload) {
+                Ok(KioskEvent::Rejected(e)) => count_rejection(&mut self.cov, e),
+                Ok(KioskEvent::Sync(ev)) => {
                     if let SenderEvent::Stopped(reason) = ev {
                         panic!("sender stopped: {reason:?}");
                     }
@@ -660,7 +1005,7 @@ impl<B: Backend> Kiosk<B> {
                         }
                     }
                 }
-                Err(_) if self.backend.power_failed() => return false,
+                Err(_) if self.power_failed() => return false,
                 Err(e) => panic!("handle failed: {e:?}"),
             }
         }
@@ -678,6 +1023,12 @@ impl<B: Backend> Kiosk<B> {
         self.cov.kiosk_restarts += 1;
         if self.backend.power_failed() {
             self.cov.flash_cuts += 1;
+        }
+        if let Some(seal) = &self.seal {
+            if seal.is_dead() {
+                self.cov.seal_cuts += 1;
+            }
+            seal.power_on();
         }
         let storage = self.backend.power_cycle(storage);
         let mut outbox = Outbox::open(storage, DeviceId(KIOSK), Epoch(EPOCH + 1))
@@ -720,8 +1071,12 @@ impl<B: Backend> Kiosk<B> {
         self.boot_at = now;
         self.clock = None;
         self.decoder.reset();
-        self.sender =
-            Some(Sender::new(outbox, self.config, self.boot, false).expect("same config"));
+        self.sender = Some(KioskSender::new(
+            outbox,
+            self.config,
+            self.boot,
+            self.seal.as_ref(),
+        ));
     }
 
     /// The envelope `p` gives at `position`.
@@ -741,7 +1096,7 @@ impl<B: Backend> Kiosk<B> {
 // ------------------------------------------------------------------ terminal
 
 struct Terminal {
-    receiver: Option<Receiver<MemoryStore>>,
+    receiver: Option<TerminalReceiver>,
     decoder: FrameDecoder<TERMINAL_RX>,
     has_clock: bool,
     store_down_until: u64,
@@ -761,16 +1116,22 @@ impl Terminal {
             .store_mut()
             .set_unavailable(now < self.store_down_until);
         let mut input = chunk;
-        let mut reply = [0u8; MAX_CONTROL_MESSAGE_LEN];
+        let mut reply = [0u8; MAX_SEALED_CONTROL_LEN];
         while let Some(r) = self.decoder.feed(&mut input) {
             let Ok(payload) = r else {
                 self.cov.bad_frames += 1;
                 continue;
             };
-            let out = receiver
-                .handle(utc, payload, &mut reply)
-                .expect("reply buffer is large enough");
-            match out.event {
+            let (event, reply_len) = receiver.handle(utc, payload, &mut reply);
+            let event = match event {
+                Ok(ev) => ev,
+                Err(e) => {
+                    assert_eq!(reply_len, 0, "a rejected frame is not answered");
+                    count_rejection(&mut self.cov, e);
+                    continue;
+                }
+            };
+            match event {
                 ReceiverEvent::Gap { .. } => self.cov.gaps += 1,
                 ReceiverEvent::Duplicate { .. } => self.cov.duplicates += 1,
                 ReceiverEvent::NotIntroduced => self.cov.not_introduced += 1,
@@ -784,8 +1145,10 @@ impl Terminal {
                 ReceiverEvent::Refused(r) => panic!("hello refused: {r:?}"),
                 _ => {}
             }
-            if out.reply_len > 0 {
-                back.send(now, &frame(&reply[..out.reply_len]), faults, rng);
+            if reply_len > 0 {
+                let tracked =
+                    matches!(receiver, TerminalReceiver::Sealed(_)).then_some(&reply[..reply_len]);
+                back.send_tracked(now, &frame(&reply[..reply_len]), tracked, faults, rng);
             }
         }
     }
@@ -793,10 +1156,11 @@ impl Terminal {
     fn maybe_time_sync(&mut self, now: u64, back: &mut Link, faults: &Faults, rng: &mut Rng) {
         if let Some(utc) = self.now_utc(now) {
             if now >= self.next_time_sync {
-                let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
-                let receiver = self.receiver.as_ref().expect("receiver");
-                let n = receiver.time_sync(utc, &mut out).expect("time sync fits");
-                back.send(now, &frame(&out[..n]), faults, rng);
+                let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+                let receiver = self.receiver.as_mut().expect("receiver");
+                if let Some(n) = receiver.time_sync(utc, &mut out) {
+                    back.send(now, &frame(&out[..n]), faults, rng);
+                }
                 self.next_time_sync = now + 5_000;
             }
         }
@@ -804,8 +1168,8 @@ impl Terminal {
 
     fn power_cycle(&mut self) {
         self.cov.terminal_restarts += 1;
-        let store = self.receiver.take().expect("receiver").into_store();
-        self.receiver = Some(Receiver::new(store));
+        let receiver = self.receiver.take().expect("receiver");
+        self.receiver = Some(receiver.restart());
         self.decoder.reset();
     }
 }
@@ -831,6 +1195,10 @@ struct Coverage {
     store_failures: u64,
     stale_hellos: u64,
     clockless_placed: u64,
+    replays_rejected: u64,
+    forgeries_rejected: u64,
+    unsealed_refused: u64,
+    seal_cuts: u64,
 }
 
 impl Coverage {
@@ -850,6 +1218,10 @@ impl Coverage {
         self.store_failures += o.store_failures;
         self.stale_hellos += o.stale_hellos;
         self.clockless_placed += o.clockless_placed;
+        self.replays_rejected += o.replays_rejected;
+        self.forgeries_rejected += o.forgeries_rejected;
+        self.unsealed_refused += o.unsealed_refused;
+        self.seal_cuts += o.seal_cuts;
     }
 }
 
@@ -864,17 +1236,27 @@ struct Run<B: Backend> {
     faults: Faults,
     /// New records per step, per mille.
     measure_rate: u64,
+    /// Sealed mode: attacker frames per step and direction, per mille.
+    inject_rate: u64,
     now: u64,
 }
 
 impl<B: Backend> Run<B> {
-    fn new(seed: u64) -> Self {
+    fn new(seed: u64, sealed: bool) -> Self {
         let mut rng = Rng::new(seed);
-        let kiosk = Kiosk::new(&mut rng);
+        let kiosk = Kiosk::new(&mut rng, sealed);
         let faults = Faults::random(&mut rng);
         let measure_rate = rng.range(50, 400);
+        let receiver = if sealed {
+            let mut keys = MemoryKeyStore::new();
+            keys.insert(DeviceId(KIOSK), KeyId(1), DeviceKey::from_bytes(SIM_KEY));
+            TerminalReceiver::sealed(MemoryStore::new(), keys)
+        } else {
+            TerminalReceiver::Plain(Receiver::new(MemoryStore::new()))
+        };
+        let inject_rate = if sealed { rng.range(10, 150) } else { 0 };
         let terminal = Terminal {
-            receiver: Some(Receiver::new(MemoryStore::new())),
+            receiver: Some(receiver),
             decoder: FrameDecoder::new(),
             has_clock: rng.chance(850),
             store_down_until: 0,
@@ -889,6 +1271,7 @@ impl<B: Backend> Run<B> {
             down: Link::default(),
             faults,
             measure_rate,
+            inject_rate,
             now: 0,
         }
     }
@@ -940,6 +1323,18 @@ impl<B: Backend> Run<B> {
         if rng.chance(3) {
             self.terminal.store_down_until = now + rng.range(100, 3_000);
         }
+        if let Some(seal) = &self.kiosk.seal {
+            // Sealed mode: an attacker on the link, and cut lease writes.
+            if rng.chance(self.inject_rate) {
+                self.up.inject(now, &self.faults, rng);
+            }
+            if rng.chance(self.inject_rate) {
+                self.down.inject(now, &self.faults, rng);
+            }
+            if rng.chance(10) {
+                seal.arm(rng.chance(500));
+            }
+        }
     }
 
     fn run(mut self) -> Coverage {
@@ -953,6 +1348,11 @@ impl<B: Backend> Run<B> {
         self.down.down_until = 0;
         self.terminal.store_down_until = 0;
         self.kiosk.backend.disarm();
+        if let Some(seal) = &self.kiosk.seal {
+            assert!(!seal.is_dead());
+            seal.power_on();
+        }
+        self.inject_rate = 0;
         let healed_at = self.now;
         while !self.kiosk.drained() {
             assert!(
@@ -1016,15 +1416,16 @@ impl<B: Backend> Run<B> {
     }
 }
 
-fn run_seeds<B: Backend>() -> Coverage {
+fn run_seeds<B: Backend>(sealed: bool) -> Coverage {
     let mut total = Coverage::default();
+    let mode = if sealed { "sealed_" } else { "" };
     for seed in seed_range() {
-        match catch_unwind(AssertUnwindSafe(|| Run::<B>::new(seed).run())) {
+        match catch_unwind(AssertUnwindSafe(|| Run::<B>::new(seed, sealed).run())) {
             Ok(cov) => total.add(&cov),
             Err(e) => {
                 eprintln!(
                     "\nsync simulation failed: backend {} seed {seed}\nreplay: \
-                     TCMCARE_SIM_SEEDS={seed}..{} cargo test --release --test sync_sim sync_sim_{}\n",
+                     TCMCARE_SIM_SEEDS={seed}..{} cargo test --release --test sync_sim sync_sim_{mode}{}\n",
                     B::name(),
                     seed + 1,
                     B::name()
@@ -1036,8 +1437,10 @@ fn run_seeds<B: Backend>() -> Coverage {
     total
 }
 
-/// With enough seeds every fault path must have been taken.
-fn assert_covered(c: &Coverage, flash: bool) {
+/// With enough seeds every fault path must have been taken. (Sealed: a late duplicate
+/// of an earlier hello is refused by its counter before the receiver sees it, so it
+/// counts among the replays refused instead.)
+fn assert_covered(c: &Coverage, flash: bool, sealed: bool) {
     if c.seeds < 1000 {
         return;
     }
@@ -1054,6 +1457,9 @@ fn assert_covered(c: &Coverage, flash: bool) {
         ("clockless records placed", c.clockless_placed),
     ];
     for (name, n) in paths {
+        if sealed && name == "late hellos refused" {
+            continue;
+        }
         assert!(n > 0, "no {name} in {} seeds: {c:?}", c.seeds);
     }
     if flash {
@@ -1066,14 +1472,44 @@ fn assert_covered(c: &Coverage, flash: bool) {
 
 #[test]
 fn sync_sim_ram() {
-    let c = run_seeds::<RamBackend>();
-    assert_covered(&c, false);
+    let c = run_seeds::<RamBackend>(false);
+    assert_covered(&c, false, false);
 }
 
 #[test]
 fn sync_sim_flash() {
-    let c = run_seeds::<FlashBackend>();
-    assert_covered(&c, true);
+    let c = run_seeds::<FlashBackend>(false);
+    assert_covered(&c, true, false);
+}
+
+/// With enough seeds the attacker's every kind of frame must have been refused.
+fn assert_attacks_covered(c: &Coverage) {
+    if c.seeds < 1000 {
+        return;
+    }
+    let paths = [
+        ("replays refused", c.replays_rejected),
+        ("forgeries refused", c.forgeries_rejected),
+        ("plain frames refused", c.unsealed_refused),
+        ("cut lease writes", c.seal_cuts),
+    ];
+    for (name, n) in paths {
+        assert!(n > 0, "no {name} in {} seeds: {c:?}", c.seeds);
+    }
+}
+
+#[test]
+fn sync_sim_sealed_ram() {
+    let c = run_seeds::<RamBackend>(true);
+    assert_covered(&c, false, true);
+    assert_attacks_covered(&c);
+}
+
+#[test]
+fn sync_sim_sealed_flash() {
+    let c = run_seeds::<FlashBackend>(true);
+    assert_covered(&c, true, true);
+    assert_attacks_covered(&c);
 }
 
 // ------------------------------------------------------------------ measurements

@@ -16,7 +16,10 @@ fn check(store: &MemoryStore) {
         *n = r.position + 1;
     }
     for ((d, e), n) in next {
-        assert!(store.watermark_of(d, e) >= n - 1, "records beyond the watermark");
+        assert!(
+            store.watermark_of(d, e) >= n - 1,
+            "records beyond the watermark"
+        );
     }
 }
 
@@ -39,13 +42,21 @@ fuzz_target!(|data: &[u8]| {
         let before: Vec<_> = receiver.store().records().to_vec();
         let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
         let utc = (step % 3 != 0).then_some(1_773_563_400 + step);
-        let o = receiver.handle(utc, payload, &mut out).expect("reply buffer fits");
+        let o = receiver
+            .handle(utc, payload, &mut out)
+            .expect("reply buffer fits");
         assert!(o.reply_len <= MAX_CONTROL_MESSAGE_LEN);
         if o.reply_len > 0 {
-            assert!(Message::decode(&out[..o.reply_len]).is_ok(), "reply decodes");
+            assert!(
+                Message::decode(&out[..o.reply_len]).is_ok(),
+                "reply decodes"
+            );
         }
         let after = receiver.store().records();
-        assert!(after.len() >= before.len() && after[..before.len()] == before[..], "append only");
+        assert!(
+            after.len() >= before.len() && after[..before.len()] == before[..],
+            "append only"
+        );
         check(receiver.store());
     }
 });

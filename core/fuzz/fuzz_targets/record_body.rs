@@ -27,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(d) = Record::decode_lenient(&env) {
         let mut out = [0u8; MAX_ENVELOPE_LEN];
-        d.record.encode(&mut out).expect("leniently decoded record re-encodes");
+        d.record
+            .encode(&mut out)
+            .expect("leniently decoded record re-encodes");
     }
 });

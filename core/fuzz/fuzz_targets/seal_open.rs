@@ -8,8 +8,8 @@
 use libfuzzer_sys::fuzz_target;
 use tcmcare_core::ids::{DeviceId, Epoch};
 use tcmcare_core::seal::{
-    seal_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, Opened, Provision,
-    RamSealStore, Rekey, SealHeader, SealState, Sealer, MAX_SEAL_OVERHEAD,
+    seal_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, Opened, Provision, RamSealStore,
+    Rekey, SealHeader, SealState, Sealer, MAX_SEAL_OVERHEAD,
 };
 use tcmcare_core::sync::{
     LinkSecurity, MemoryStore, SealedReceiver, SealedReceiverEvent, MAX_SEALED_CONTROL_LEN,
@@ -19,13 +19,24 @@ const KEY: [u8; 32] = [0x42; 32];
 
 fn sealed(dir: Direction, bytes: &[u8]) -> Vec<u8> {
     let (counter, epoch, body) = match bytes {
-        [a, b, c, d, e, body @ ..] => (u32::from_le_bytes([*a, *b, *c, *d]).max(1), (*e % 3) as u32 + 1, body),
+        [a, b, c, d, e, body @ ..] => (
+            u32::from_le_bytes([*a, *b, *c, *d]).max(1),
+            (*e % 3) as u32 + 1,
+            body,
+        ),
         _ => (1, 1, bytes),
     };
-    let h = SealHeader { key_id: KeyId(1), device: DeviceId(7), epoch: Epoch(epoch), counter };
+    let h = SealHeader {
+        key_id: KeyId(1),
+        device: DeviceId(7),
+        epoch: Epoch(epoch),
+        counter,
+        reply_to: 0,
+    };
     let mut buf = vec![0u8; body.len() + MAX_SEAL_OVERHEAD];
     buf[..body.len()].copy_from_slice(body);
-    let n = seal_in_place(&DeviceKey::from_bytes(KEY), dir, &h, &mut buf, body.len()).expect("fits");
+    let n =
+        seal_in_place(&DeviceKey::from_bytes(KEY), dir, &h, &mut buf, body.len()).expect("fits");
     buf.truncate(n);
     buf
 }
@@ -36,10 +47,16 @@ fuzz_target!(|data: &[u8]| {
     keys.insert(DeviceId(8), KeyId(1), DeviceKey::from_bytes([8; 32]));
     keys.revoke(DeviceId(8));
     let mut terminal = SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed);
-    let p = Provision { device: DeviceId(7), epoch: Epoch(1), key_id: KeyId(1), key: DeviceKey::from_bytes(KEY) };
+    let p = Provision {
+        device: DeviceId(7),
+        epoch: Epoch(1),
+        key_id: KeyId(1),
+        key: DeviceKey::from_bytes(KEY),
+    };
     let mut pb = [0u8; 64];
     let pn = p.encode(&mut pb).expect("fits");
-    let mut kiosk = Sealer::provision(RamSealStore::new(), &pb[..pn], true, 4).expect("provisioned");
+    let mut kiosk =
+        Sealer::provision(RamSealStore::new(), &pb[..pn], true, 4).expect("provisioned");
 
     let mut rest = data;
     while let [op, len, tail @ ..] = rest {
@@ -48,13 +65,23 @@ fuzz_target!(|data: &[u8]| {
         rest = tail;
         match op % 5 {
             0 | 1 => {
-                let mut payload = if op % 5 == 0 { bytes.to_vec() } else { sealed(Direction::Uplink, bytes) };
+                let mut payload = if op % 5 == 0 {
+                    bytes.to_vec()
+                } else {
+                    sealed(Direction::Uplink, bytes)
+                };
                 let before = terminal.store().records().len();
                 let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
-                let o = terminal.handle(Some(1_773_563_400), &mut payload, &mut out).expect("fits");
+                let o = terminal
+                    .handle(Some(1_773_563_400), &mut payload, &mut out)
+                    .expect("fits");
                 if let SealedReceiverEvent::Rejected(_) = o.event {
                     assert_eq!(o.reply_len, 0);
-                    assert_eq!(terminal.store().records().len(), before, "rejected frame committed");
+                    assert_eq!(
+                        terminal.store().records().len(),
+                        before,
+                        "rejected frame committed"
+                    );
                 }
                 // The reply opens at the kiosk when it is sealed for it.
                 if o.reply_len > 0 {
@@ -62,7 +89,11 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             2 | 3 => {
-                let mut payload = if op % 5 == 2 { bytes.to_vec() } else { sealed(Direction::Downlink, bytes) };
+                let mut payload = if op % 5 == 2 {
+                    bytes.to_vec()
+                } else {
+                    sealed(Direction::Downlink, bytes)
+                };
                 let mark = kiosk.next_counter();
                 match kiosk.open(&mut payload) {
                     Ok(Opened::Rekey(r)) => {
@@ -70,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
                         kiosk.apply_rekey(r).expect("ram store");
                         assert_eq!(kiosk.key_id(), id);
                     }
-                    Ok(Opened::Message(_)) => {}
+                    Ok(Opened::Message { .. }) => {}
                     Err(_) => assert_eq!(kiosk.next_counter(), mark),
                 }
             }

@@ -137,8 +137,12 @@ impl ConstitutionRecord {
         let mut guidance = heapless::Vec::new();
         for _ in 0..n {
             let v = r.varint_u16("constitution.guidance")?;
-            let constitution =
-                Constitution::from_index((v >> 6) as u8).ok_or(DecodeError::InvalidValue {
+            // `v >> 6` can exceed a byte: checked, never truncated (a truncated index
+            // would accept a body that does not re-encode to its own bytes).
+            let constitution = u8::try_from(v >> 6)
+                .ok()
+                .and_then(Constitution::from_index)
+                .ok_or(DecodeError::InvalidValue {
                     field: "constitution.guidance",
                 })?;
             let categories =

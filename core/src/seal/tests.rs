@@ -21,6 +21,7 @@ fn header(counter: u32) -> SealHeader {
         device: DeviceId(7),
         epoch: Epoch(1),
         counter,
+        reply_to: 0,
     }
 }
 
@@ -89,12 +90,13 @@ fn header_bytes_and_strict_decoding() {
     assert_eq!(&b[..n], &[0xA1, 1, 7, 1, 0xAC, 0x02]);
     assert_eq!(h.encoded_len(), 6);
     assert_eq!(SealHeader::decode(&b[..n]), Ok((h, 6)));
-    // Longest header: four 5-byte varints.
+    // Longest header: a reply's five 5-byte varints.
     let max = SealHeader {
         key_id: KeyId(u32::MAX),
         device: DeviceId(u32::MAX),
         epoch: Epoch(u32::MAX),
         counter: u32::MAX,
+        reply_to: u32::MAX,
     };
     assert_eq!(max.encoded_len(), MAX_SEAL_HEADER_LEN);
     // Wrong marker, counter 0, device 0, epoch 0, non-canonical varint, truncation.
@@ -113,6 +115,19 @@ fn header_bytes_and_strict_decoding() {
             "{bad:?}"
         );
     }
+    // A reply: marker 0xA4 and the answered counter 300 at the end.
+    let r = SealHeader {
+        reply_to: 300,
+        ..header(5)
+    };
+    let n = r.encode(&mut b).unwrap();
+    assert_eq!(&b[..n], &[0xA4, 1, 7, 1, 5, 0xAC, 0x02]);
+    assert_eq!(SealHeader::decode(&b[..n]), Ok((r, 7)));
+    // A reply marker with reply counter 0 is not canonical.
+    assert_eq!(
+        SealHeader::decode(&[0xA4, 1, 7, 1, 5, 0]),
+        Err(OpenError::Malformed)
+    );
     // A plain message never starts with the marker (variant numbers are below 128).
     assert!(!is_sealed(&[3, 1, 1]));
     assert!(is_sealed(&[0xA1]));
@@ -375,7 +390,8 @@ fn counter_never_wraps() {
             key_id: KeyId(1),
             device: DeviceId(7),
             epoch: Epoch(2),
-            counter: 1
+            counter: 1,
+            reply_to: 0,
         }
     );
 }
@@ -413,7 +429,13 @@ fn downlink_checks_device_epoch_key_and_replay() {
     // A plain ack, sealed downlink with counter 5.
     let ack = [3u8, 1, 2];
     let mut f = downlink(&k, 1, 5, &ack);
-    assert_eq!(s.open(&mut f).unwrap(), Opened::Message(&ack[..]));
+    assert_eq!(
+        s.open(&mut f).unwrap(),
+        Opened::Message {
+            plain: &ack[..],
+            reply_to: 0
+        }
+    );
     // Replayed, and older.
     let mut f = downlink(&k, 1, 5, &ack);
     assert_eq!(
@@ -539,9 +561,9 @@ fn seal_state_layout() {
     assert_eq!(b.len(), 53);
     assert_eq!(&b[..9], &[1, 4, 3, 2, 1, 2, 0, 0, 0]);
     assert_eq!(&b[13..21], &[64, 0, 0, 0, 5, 0, 0, 0]);
-    assert_eq!(SealState::from_bytes(&b), Some(st));
+    assert_eq!(SealState::from_bytes(&b[..]), Some(st));
     assert_eq!(SealState::from_bytes(&b[..52]), None);
-    let mut v2 = b;
+    let mut v2 = *b;
     v2[0] = 2;
     assert_eq!(SealState::from_bytes(&v2), None);
 }

@@ -153,6 +153,20 @@ impl SealedReceiverStore for MemoryStore {
         Ok(self.last_counter_of(device, epoch))
     }
 
+    fn note_counter(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        if self.unavailable {
+            return Err(StoreError::Unavailable);
+        }
+        let c = self.counters.entry((device, epoch)).or_default();
+        *c = (*c).max(counter);
+        Ok(())
+    }
+
     fn commit_sealed(
         &mut self,
         device: DeviceId,

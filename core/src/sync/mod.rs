@@ -70,8 +70,8 @@ pub use receiver::{
 };
 pub use sealed::{
     LinkSecurity, SealedReceiver, SealedReceiverEvent, SealedReceiverOutput, SealedReceiverStore,
-    SealedReplyError, SealedSender, SealedSenderError, SealedSenderEvent, MAX_SEALED_CONTROL_LEN,
-    MIN_SEALED_MTU, SEAL_MTU_RESERVE,
+    SealedReplyError, SealedSender, SealedSenderError, SealedSenderEvent, DEFAULT_MAX_HELLO_AGE_MS,
+    MAX_SEALED_CONTROL_LEN, MIN_SEALED_MTU, SEAL_MTU_RESERVE,
 };
 pub use sender::{
     Sender, SenderConfig, SenderError, SenderEvent, StopReason, DEFAULT_INITIAL_RTO_MS,

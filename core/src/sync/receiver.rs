@@ -245,6 +245,9 @@ struct Session {
 
 /// The receiving side of one link, sans-IO: feed it each decoded frame payload with
 /// [`Receiver::handle`]; it commits through its [`ReceiverStore`] and writes the reply.
+///
+/// It takes plain (unsealed) payloads and authenticates nothing: use it only on a trusted
+/// link. On a care-home network use [`super::SealedReceiver`] (which wraps it).
 #[derive(Debug)]
 pub struct Receiver<St: ReceiverStore> {
     store: St,

@@ -35,6 +35,16 @@ pub const SEAL_MTU_RESERVE: usize = MAX_SEAL_OVERHEAD + 1;
 /// Smallest MTU a [`SealedSender`] accepts.
 pub const MIN_SEALED_MTU: usize = MIN_MTU + SEAL_MTU_RESERVE;
 
+/// A [`SealedSender`] takes a welcome only if it answers a hello sent at most this many
+/// milliseconds before (default). The terminal places clockless records from the hello's
+/// uptime, so a hello held back and delivered late would shift them by the delay; with
+/// this bound the shift is at most the bound. Set it above the link's round-trip time
+/// ([`SealedSender::set_max_hello_age_ms`]).
+pub const DEFAULT_MAX_HELLO_AGE_MS: u64 = 3_000;
+
+/// Hellos a [`SealedSender`] remembers (counter, time sent) to check welcomes against.
+const HELLO_MEMORY: usize = 4;
+
 /// Whether a [`SealedReceiver`] accepts plain (unsealed) payloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -58,6 +68,16 @@ pub trait SealedReceiverStore: ReceiverStore {
     /// ([`FrameCounter::default`] for none).
     fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError>;
 
+    /// Raises the stream's last counter to `counter` (never lowers it), durably. Used for
+    /// hellos, which commit nothing but set the session (and the clock reference for
+    /// clockless records): a hello replayed after a restart must not be taken again.
+    fn note_counter(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError>;
+
     /// Like [`ReceiverStore::commit`], and in the same transaction raises the stream's
     /// last counter to `counter` (never lowers it): all or nothing.
     #[allow(clippy::too_many_arguments)]
@@ -75,6 +95,15 @@ pub trait SealedReceiverStore: ReceiverStore {
 impl<T: SealedReceiverStore> SealedReceiverStore for &mut T {
     fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
         (**self).last_counter(device, epoch)
+    }
+
+    fn note_counter(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        (**self).note_counter(device, epoch, counter)
     }
 
     fn commit_sealed(
@@ -178,6 +207,18 @@ impl fmt::Display for SealedReplyError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for SealedReplyError {}
+
+/// The header of the reply to the kiosk frame `request` (the counter is filled in when
+/// sealing).
+fn reply_header(request: &SealHeader) -> SealHeader {
+    SealHeader {
+        key_id: request.key_id,
+        device: request.device,
+        epoch: request.epoch,
+        counter: 0,
+        reply_to: request.counter,
+    }
+}
 
 /// The terminal's reserved counters for one `(device, key)`: `next..=end` are free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,14 +345,13 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         Some(c)
     }
 
-    /// Encodes `msg` at the front of `out` and seals it for `(device, epoch)` under `key`.
+    /// Encodes `msg` at the front of `out` and seals it under `key` with the header `to`
+    /// (its counter is taken from the lease).
     fn seal_reply(
         &mut self,
         msg: &Message<'_>,
         key: &DeviceKey,
-        key_id: KeyId,
-        device: DeviceId,
-        epoch: Epoch,
+        to: SealHeader,
         out: &mut [u8],
     ) -> Result<usize, SealedReplyError> {
         let n = msg
@@ -319,37 +359,62 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             .map_err(|_| SealedReplyError::OutputTooSmall {
                 needed: MAX_SEALED_CONTROL_LEN,
             })?;
-        self.seal_plain(n, key, key_id, device, epoch, out)
+        self.seal_plain(n, key, to, out)
     }
 
     fn seal_plain(
         &mut self,
         n: usize,
         key: &DeviceKey,
-        key_id: KeyId,
-        device: DeviceId,
-        epoch: Epoch,
+        to: SealHeader,
         out: &mut [u8],
     ) -> Result<usize, SealedReplyError> {
-        self.ensure_lease(device, key_id).map_err(|e| match e {
-            LeaseError::Store(s) => SealedReplyError::Key(OpenError::Store(s)),
-            LeaseError::Exhausted => SealedReplyError::DownlinkExhausted,
-        })?;
+        self.ensure_lease(to.device, to.key_id)
+            .map_err(|e| match e {
+                LeaseError::Store(s) => SealedReplyError::Key(OpenError::Store(s)),
+                LeaseError::Exhausted => SealedReplyError::DownlinkExhausted,
+            })?;
         let counter = self
             .take_counter()
             .ok_or(SealedReplyError::DownlinkExhausted)?;
-        let header = SealHeader {
-            key_id,
-            device,
-            epoch,
-            counter,
-        };
+        let header = SealHeader { counter, ..to };
         seal_in_place(key, Direction::Downlink, &header, out, n).map_err(|e| match e {
             SealError::BufferTooSmall { needed } => SealedReplyError::OutputTooSmall { needed },
             _ => SealedReplyError::OutputTooSmall {
                 needed: MAX_SEALED_CONTROL_LEN,
             },
         })
+    }
+
+    /// An authentic frame whose freshness cannot be checked or recorded because the store
+    /// failed: answered as the plain receiver answers a store outage (the sender pauses
+    /// and resends), nothing committed.
+    fn store_failed(
+        &mut self,
+        e: StoreError,
+        key: &DeviceKey,
+        hdr: &SealHeader,
+        out: &mut [u8],
+    ) -> Result<SealedReceiverOutput, ReceiverError> {
+        let nack = Message::Nack(Nack {
+            epoch: hdr.epoch.0,
+            expected: 0,
+            reason: NackReason::StoreUnavailable,
+        });
+        match self.seal_reply(&nack, key, reply_header(hdr), out) {
+            Ok(reply_len) => Ok(SealedReceiverOutput {
+                reply_len,
+                event: SealedReceiverEvent::Sync(ReceiverEvent::StoreFailed(e)),
+            }),
+            Err(SealedReplyError::DownlinkExhausted) => Ok(SealedReceiverOutput {
+                reply_len: 0,
+                event: SealedReceiverEvent::DownlinkExhausted,
+            }),
+            Err(SealedReplyError::Key(k)) => Self::reject(k),
+            Err(_) => Err(ReceiverError::OutputTooSmall {
+                needed: MAX_SEALED_CONTROL_LEN,
+            }),
+        }
     }
 
     /// Handles one frame payload (decrypting it in place). `now_utc` is the receiver's
@@ -380,7 +445,9 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             };
         }
         let hdr = match SealHeader::decode(payload) {
-            Ok((h, _)) => h,
+            // Kiosk frames answer nothing.
+            Ok((h, _)) if h.reply_to == 0 => h,
+            Ok(_) => return Self::reject(OpenError::Malformed),
             Err(e) => return Self::reject(e),
         };
         let key = match self.keys.lookup(hdr.device, hdr.key_id) {
@@ -400,7 +467,7 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             .last_counter(hdr.device, hdr.epoch)
         {
             Ok(c) => c,
-            Err(e) => return Self::reject(OpenError::Store(e)),
+            Err(e) => return self.store_failed(e, &key, &hdr, out),
         };
         let last = match self.recent {
             Some((d, e, c)) if d == hdr.device && e == hdr.epoch => persisted.max(c),
@@ -435,6 +502,18 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             Ok(Message::Hello(h)) if h.device != hdr.device.0 || h.epoch != hdr.epoch.0 => {
                 return Self::reject(OpenError::Malformed)
             }
+            Ok(Message::Hello(_)) => {
+                // A hello sets the session's clock reference: its counter is persisted
+                // first, so that no restart lets an old hello in again.
+                if let Err(e) = self
+                    .receiver
+                    .store_mut()
+                    .note_counter(hdr.device, hdr.epoch, got)
+                {
+                    return self.store_failed(e, &key, &hdr, out);
+                }
+                false
+            }
             Ok(Message::Batch(b)) if b.epoch != hdr.epoch.0 => {
                 return Self::reject(OpenError::Malformed)
             }
@@ -464,7 +543,7 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         }
         let reply_len = match reply {
             Some(m) => self
-                .seal_reply(&m, &key, hdr.key_id, hdr.device, hdr.epoch, out)
+                .seal_reply(&m, &key, reply_header(&hdr), out)
                 .map_err(|_| ReceiverError::OutputTooSmall {
                     needed: MAX_SEALED_CONTROL_LEN,
                 })?,
@@ -493,7 +572,14 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
     pub fn time_sync(&mut self, utc_now: u64, out: &mut [u8]) -> Result<usize, SealedReplyError> {
         let (device, epoch, key_id, key) = self.session_key()?;
         let msg = Message::TimeSync(super::TimeSync { utc_now });
-        self.seal_reply(&msg, &key, key_id, device, epoch, out)
+        let to = SealHeader {
+            key_id,
+            device,
+            epoch,
+            counter: 0,
+            reply_to: 0,
+        };
+        self.seal_reply(&msg, &key, to, out)
     }
 
     /// Writes a sealed [`Rekey`] moving `device` (at `epoch`) from key `from` to key `to`
@@ -535,7 +621,14 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         let n = rekey
             .encode(out)
             .map_err(|_| SealedReplyError::OutputTooSmall { needed })?;
-        match self.seal_plain(n, &key, from, device, epoch, out) {
+        let to = SealHeader {
+            key_id: from,
+            device,
+            epoch,
+            counter: 0,
+            reply_to: 0,
+        };
+        match self.seal_plain(n, &key, to, out) {
             Ok(m) => Ok(m),
             Err(e) => {
                 // Never leave the new key in clear in the caller's buffer.
@@ -597,6 +690,13 @@ impl<E: fmt::Debug, KE: fmt::Debug> std::error::Error for SealedSenderError<E, K
 pub struct SealedSender<S: OutboxStorage, K: SealStore> {
     sender: Sender<S>,
     sealer: Sealer<K>,
+    /// A welcome answered this sender's hello: every terminal payload accepted since is
+    /// fresher than that welcome.
+    welcomed: bool,
+    /// The last hellos sent: (frame counter, `now_ms` when sent); counter 0 is empty.
+    hellos: [(u32, u64); HELLO_MEMORY],
+    next_hello: usize,
+    max_hello_age_ms: u64,
 }
 
 impl<S: OutboxStorage, K: SealStore> SealedSender<S, K> {
@@ -620,7 +720,20 @@ impl<S: OutboxStorage, K: SealStore> SealedSender<S, K> {
         let inner = SenderConfig { mtu, ..config };
         let sender =
             Sender::new(outbox, inner, boot, clock_valid).map_err(SealedSenderError::Sender)?;
-        Ok(SealedSender { sender, sealer })
+        Ok(SealedSender {
+            sender,
+            sealer,
+            welcomed: false,
+            hellos: [(0, 0); HELLO_MEMORY],
+            next_hello: 0,
+            max_hello_age_ms: DEFAULT_MAX_HELLO_AGE_MS,
+        })
+    }
+
+    /// Takes a welcome only for a hello sent at most `ms` milliseconds before (default
+    /// [`DEFAULT_MAX_HELLO_AGE_MS`]; at least 1).
+    pub fn set_max_hello_age_ms(&mut self, ms: u64) {
+        self.max_hello_age_ms = ms.max(1);
     }
 
     /// The sync sender inside.
@@ -695,10 +808,26 @@ impl<S: OutboxStorage, K: SealStore> SealedSender<S, K> {
             }
             Err(e) => return Err(SealedSenderError::Sender(e)),
         };
-        self.sealer
-            .seal(out, n)
-            .map(Some)
-            .map_err(SealedSenderError::Seal)
+        // A hello (variant 0): remember its counter and when it left.
+        let hello = out.first() == Some(&0);
+        let counter = u32::try_from(self.sealer.next_counter()).unwrap_or(0);
+        let sealed = self.sealer.seal(out, n).map_err(SealedSenderError::Seal)?;
+        if hello {
+            if let Some(slot) = self.hellos.get_mut(self.next_hello) {
+                *slot = (counter, now_ms);
+            }
+            self.next_hello = (self.next_hello + 1) % HELLO_MEMORY;
+        }
+        Ok(Some(sealed))
+    }
+
+    /// Whether a reply to frame `reply_to` answers a hello sent recently enough.
+    fn answers_recent_hello(&self, reply_to: u32, now_ms: u64) -> bool {
+        reply_to != 0
+            && self
+                .hellos
+                .iter()
+                .any(|&(c, at)| c == reply_to && now_ms.saturating_sub(at) <= self.max_hello_age_ms)
     }
 
     /// Handles one received payload (decrypting it in place): only authentic, fresh
@@ -710,11 +839,31 @@ impl<S: OutboxStorage, K: SealStore> SealedSender<S, K> {
     ) -> Result<SealedSenderEvent, SealedSenderError<S::Error, K::Error>> {
         match self.sealer.open(payload) {
             Err(e) => Ok(SealedSenderEvent::Rejected(e)),
-            Ok(Opened::Message(m)) => self
-                .sender
-                .handle(now_ms, m)
-                .map(SealedSenderEvent::Sync)
-                .map_err(SealedSenderError::Sender),
+            Ok(Opened::Message { plain: m, reply_to }) => {
+                match Message::decode(m) {
+                    // The kiosk's replay mark survives a reset only as of its last lease
+                    // write, so before this boot's welcome (bound to this boot's hello) an
+                    // old time sync could be replayed: take the time only after the
+                    // welcome.
+                    Ok(Message::TimeSync(_)) if !self.welcomed => {
+                        return Ok(SealedSenderEvent::Sync(SenderEvent::Ignored));
+                    }
+                    // A welcome must answer a hello sent lately (see
+                    // DEFAULT_MAX_HELLO_AGE_MS); the next hello gets a fresh one.
+                    Ok(Message::Welcome(_)) if !self.answers_recent_hello(reply_to, now_ms) => {
+                        return Ok(SealedSenderEvent::Sync(SenderEvent::Ignored));
+                    }
+                    _ => {}
+                }
+                let ev = self
+                    .sender
+                    .handle(now_ms, m)
+                    .map_err(SealedSenderError::Sender)?;
+                if matches!(ev, SenderEvent::Welcomed { .. }) {
+                    self.welcomed = true;
+                }
+                Ok(SealedSenderEvent::Sync(ev))
+            }
             Ok(Opened::Rekey(r)) => {
                 let key_id = r.key_id;
                 self.sealer

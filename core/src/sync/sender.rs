@@ -236,6 +236,8 @@ enum Phase {
 /// The sending side of one link, sans-IO. Call [`Sender::poll_transmit`] until it returns
 /// `None` and send each payload in a frame; give every received payload to
 /// [`Sender::handle`]; call again when [`Sender::next_timeout`] passes or after a push.
+/// Its payloads are plain: use it only on a trusted link; on a care-home network use
+/// [`super::SealedSender`] (which wraps it).
 /// `now_ms` is a monotonic time in milliseconds since this boot (it also gives the
 /// hello's uptime); the sender reads no clock.
 #[derive(Debug)]
