@@ -64,7 +64,7 @@ impl SenderConfig {
     /// head varints, worst-case COBS).
     pub const fn framed_batch_len(entry_len: usize) -> usize {
         // Tag, epoch and position at 5 bytes each, then the records' length.
-        let head = 1 + 5 + 5 + const_varint_len(entry_len);
+        let head = 1 + 5 + 5 + varint_len(entry_len as u64);
         max_frame_len(head + entry_len)
     }
 
@@ -88,16 +88,6 @@ impl SenderConfig {
         }
         p
     }
-}
-
-const fn const_varint_len(v: usize) -> usize {
-    let mut n = 1;
-    let mut x = v >> 7;
-    while x > 0 {
-        n += 1;
-        x >>= 7;
-    }
-    n
 }
 
 /// Why a sender stopped sending. It stays stopped (records stay in the outbox) until the

@@ -46,20 +46,10 @@ pub const MAX_BODY_LEN: usize = {
 };
 
 /// Largest envelope this version writes: kind byte, body length varint, body.
-pub const MAX_ENVELOPE_LEN: usize = 1 + codec_varint_len_const(MAX_BODY_LEN) + MAX_BODY_LEN;
+pub const MAX_ENVELOPE_LEN: usize = 1 + codec::varint_len(MAX_BODY_LEN as u64) + MAX_BODY_LEN;
 
 /// Largest frame of one record envelope.
 pub const MAX_RECORD_FRAME_LEN: usize = max_frame_len(MAX_ENVELOPE_LEN);
-
-const fn codec_varint_len_const(v: usize) -> usize {
-    let mut n = 1;
-    let mut x = v >> 7;
-    while x > 0 {
-        n += 1;
-        x >>= 7;
-    }
-    n
-}
 
 /// Errors of record frames: the frame layer or the record inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
