@@ -4,9 +4,11 @@
 //! on the kiosk. Target: at least 200,000 verified frames per second.
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{vitals, T0};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tcmcare_core::ids::*;
-use tcmcare_core::record::*;
 use tcmcare_core::seal::{
     open_in_place, seal_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, Provision,
     RamSealStore, SealHeader, Sealer, MAX_PROVISION_LEN, MAX_SEAL_OVERHEAD,
@@ -15,40 +17,9 @@ use tcmcare_core::sync::{
     Batch, Hello, LinkSecurity, MemoryStore, Message, SealedReceiver, SealedReceiverEvent,
     MAX_SEALED_CONTROL_LEN,
 };
-use tcmcare_core::time::{Timestamp, UtcSeconds};
-use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder, MAX_ENVELOPE_LEN};
+use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder};
 
-/// 2026-03-15T08:30:00Z.
-const T0: u64 = 1_773_563_400;
 const KEY: [u8; 32] = [0x42; 32];
-
-fn vitals(seq: u32) -> Vec<u8> {
-    let r = Record {
-        header: Header {
-            id: RecordId {
-                device: DeviceId(7),
-                epoch: Epoch(1),
-                seq: Seq(seq),
-            },
-            resident: ResidentRef {
-                care_home: CareHomeId(3101),
-                number: ResidentNumber(1000 + seq % 200),
-            },
-            time: Timestamp::Utc(UtcSeconds::new(T0 + seq as u64).unwrap()),
-        },
-        body: Body::Vitals(VitalSigns {
-            systolic_mmhg: Some(128),
-            diastolic_mmhg: Some(82),
-            pulse_per_min: Some(60 + (seq % 60) as u16),
-            spo2_percent: Some(97),
-            temperature_centi_c: Some(3660),
-            ..Default::default()
-        }),
-    };
-    let mut buf = [0u8; MAX_ENVELOPE_LEN];
-    let n = r.encode(&mut buf).unwrap();
-    buf[..n].to_vec()
-}
 
 /// A plain payload, sealed kiosk -> terminal with `counter`.
 fn sealed(plain: &[u8], counter: u32) -> Vec<u8> {

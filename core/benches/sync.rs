@@ -3,50 +3,21 @@
 //! batch of vitals records.
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{vitals, T0};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tcmcare_core::ids::*;
-use tcmcare_core::record::*;
 use tcmcare_core::sync::{
     BatchBuilder, MemoryStore, Outbox, RamStorage, Receiver, Sender, SenderConfig,
     MAX_CONTROL_MESSAGE_LEN,
 };
-use tcmcare_core::time::{Timestamp, UtcSeconds};
-use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder, MAX_ENVELOPE_LEN};
+use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder};
 
 /// Records drained per iteration.
 const RECORDS: u32 = 10_000;
 /// Outbox ring for them (about 23 bytes each with the ring's length prefix).
 const RING: usize = 256 * 1024;
-/// 2026-03-15T08:30:00Z.
-const T0: u64 = 1_773_563_400;
-
-fn vitals(seq: u32) -> Vec<u8> {
-    let r = Record {
-        header: Header {
-            id: RecordId {
-                device: DeviceId(7),
-                epoch: Epoch(1),
-                seq: Seq(seq),
-            },
-            resident: ResidentRef {
-                care_home: CareHomeId(3101),
-                number: ResidentNumber(1000 + seq % 200),
-            },
-            time: Timestamp::Utc(UtcSeconds::new(T0 + seq as u64).unwrap()),
-        },
-        body: Body::Vitals(VitalSigns {
-            systolic_mmhg: Some(128),
-            diastolic_mmhg: Some(82),
-            pulse_per_min: Some(60 + (seq % 60) as u16),
-            spo2_percent: Some(97),
-            temperature_centi_c: Some(3660),
-            ..Default::default()
-        }),
-    };
-    let mut buf = [0u8; MAX_ENVELOPE_LEN];
-    let n = r.encode(&mut buf).unwrap();
-    buf[..n].to_vec()
-}
 
 /// Drains `records` from a fresh outbox into a fresh receiver; returns the time spent in
 /// the protocol (filling the outbox is not timed).
