@@ -1084,22 +1084,7 @@ pub fn parse(uuid: u16, bytes: &[u8]) -> Result<Measurement, GattError> {
 mod tests {
     use super::*;
 
-    /// The five SFLOAT specials (DOMAIN 4.4) and their kinds.
-    const SFLOAT_SPECIALS: [(u16, Special); 5] = [
-        (0x07FF, Special::NaN),
-        (0x0800, Special::NRes),
-        (0x07FE, Special::PositiveInfinity),
-        (0x0802, Special::NegativeInfinity),
-        (0x0801, Special::Reserved),
-    ];
-    /// The five FLOAT specials (DOMAIN 4.4).
-    const FLOAT_SPECIALS: [(u32, Special); 5] = [
-        (0x007F_FFFF, Special::NaN),
-        (0x0080_0000, Special::NRes),
-        (0x007F_FFFE, Special::PositiveInfinity),
-        (0x0080_0002, Special::NegativeInfinity),
-        (0x0080_0001, Special::Reserved),
-    ];
+    use crate::ieee11073::tests::{FLOAT_SPECIALS, SFLOAT_SPECIALS};
 
     /// Date Time 2025-03-14 09:26:53: year 2025 = 0x07E9 little-endian, 3, 14 = 0x0E,
     /// 9, 26 = 0x1A, 53 = 0x35.

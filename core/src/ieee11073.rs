@@ -466,10 +466,11 @@ impl Float {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const SPECIALS: [(u16, Special); 5] = [
+    /// The five SFLOAT specials (DOMAIN 4.4) and their kinds; also used by the GATT tests.
+    pub(crate) const SFLOAT_SPECIALS: [(u16, Special); 5] = [
         (0x07FF, Special::NaN),
         (0x0800, Special::NRes),
         (0x07FE, Special::PositiveInfinity),
@@ -477,7 +478,8 @@ mod tests {
         (0x0801, Special::Reserved),
     ];
 
-    const FLOAT_SPECIALS: [(u32, Special); 5] = [
+    /// The five FLOAT specials (DOMAIN 4.4); also used by the GATT tests.
+    pub(crate) const FLOAT_SPECIALS: [(u32, Special); 5] = [
         (0x007F_FFFF, Special::NaN),
         (0x0080_0000, Special::NRes),
         (0x007F_FFFE, Special::PositiveInfinity),
@@ -592,7 +594,7 @@ mod tests {
 
     #[test]
     fn every_sfloat_special() {
-        for (raw, kind) in SPECIALS {
+        for (raw, kind) in SFLOAT_SPECIALS {
             let s = Sfloat::from_raw(raw);
             assert_eq!(s.value(), None, "{raw:#06x}");
             assert_eq!(s.special(), Some(kind), "{raw:#06x}");

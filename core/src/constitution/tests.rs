@@ -609,38 +609,10 @@ fn measurements_overwrite_items_9_and_28() {
 
 // ---- guidance ----
 
-/// WHO 14-meridian codes with the per-meridian maximum (DOMAIN.md 5), plus the extra
-/// points DOMAIN.md lists.
+/// Whether `code` is a WHO acupoint code in its canonical spelling (the acupoint table
+/// validates meridian and point range; the catalogue must not rely on aliases or case).
 fn is_who_acupoint(code: &str) -> bool {
-    const MERIDIANS: [(&str, u8); 14] = [
-        ("LU", 11),
-        ("LI", 20),
-        ("ST", 45),
-        ("SP", 21),
-        ("HT", 9),
-        ("SI", 19),
-        ("BL", 67),
-        ("KI", 27),
-        ("PC", 9),
-        ("TE", 23),
-        ("GB", 44),
-        ("LR", 14),
-        ("GV", 28),
-        ("CV", 24),
-    ];
-    if ["EX-HN1", "EX-HN3"].contains(&code) {
-        return true;
-    }
-    let (prefix, number) = code.split_at(code.len().min(2));
-    if number.is_empty() || number.starts_with('0') || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let Ok(n) = number.parse::<u8>() else {
-        return false;
-    };
-    MERIDIANS
-        .iter()
-        .any(|(p, max)| *p == prefix && (1..=*max).contains(&n))
+    crate::codes::acupoint::Acupoint::parse(code).is_ok_and(|a| a.to_string() == code)
 }
 
 #[test]
