@@ -217,6 +217,26 @@
 // Alert bit: glucose < 3.9 mmol/L.
 #define TCM_ALERT_LOW_GLUCOSE (1 << 7)
 
+// Bytes of a device key (256 bits).
+#define TCM_KEY_LEN 32
+
+// Most bytes sealing adds to a payload: the seal header (marker, key id, device, epoch,
+// counter and, in replies, the frame answered) and the 16-byte tag.
+#define TCM_MAX_SEAL_OVERHEAD 42
+
+// A reply buffer of this size always suffices for `tcm_receiver_handle()` and
+// `tcm_receiver_time_sync()` of a sealed receiver.
+#define TCM_MAX_SEALED_CONTROL_LEN 82
+
+// Bytes of a provisioning payload at most (`tcm_provision_encode()`).
+#define TCM_MAX_PROVISION_LEN 48
+
+// Bytes of a sealed key rotation at most (`tcm_receiver_rekey()`).
+#define TCM_MAX_SEALED_REKEY_LEN 80
+
+// Bytes of a seal state (`tcm_seal_store`).
+#define TCM_SEAL_STATE_LEN 53
+
 // A reply buffer of this size always suffices for `tcm_receiver_handle()` and
 // `tcm_receiver_time_sync()`.
 #define TCM_MAX_CONTROL_MESSAGE_LEN 40
@@ -442,6 +462,55 @@ enum tcm_status
     TCM_STATUS_TIME_UTC_OUT_OF_RANGE = 700,
     // Year, month and day do not name a real date in 1900..=2099.
     TCM_STATUS_TIME_INVALID_DATE = 701,
+    // A sealed frame fails authentication: altered on the way, or sealed under another
+    // key.
+    TCM_STATUS_SEAL_BAD_TAG = 800,
+    // A sealed frame from a device the key store does not know (or, at a kiosk, for
+    // another device).
+    TCM_STATUS_SEAL_UNKNOWN_DEVICE = 801,
+    // A sealed frame under a key id the device does not have (never had, or retired by a
+    // rotation).
+    TCM_STATUS_SEAL_UNKNOWN_KEY = 802,
+    // A sealed frame from a revoked device.
+    TCM_STATUS_SEAL_REVOKED = 803,
+    // A sealed frame whose counter is not greater than the last one accepted: replayed or
+    // old.
+    TCM_STATUS_SEAL_REPLAYED = 804,
+    // A kiosk got a sealed frame for another epoch of its device.
+    TCM_STATUS_SEAL_WRONG_EPOCH = 805,
+    // Not a well-formed sealed payload (marker, header, truncated tag, counter 0), or its
+    // message names another device or epoch than its seal.
+    TCM_STATUS_SEAL_MALFORMED = 806,
+    // A plain (unsealed) payload on a link that requires sealing.
+    TCM_STATUS_SEAL_UNSEALED_REFUSED = 807,
+    // The key store or the replay-counter callbacks failed; the frame was not processed.
+    TCM_STATUS_SEAL_KEY_STORE_FAILED = 808,
+    // The 32-bit frame counter space of this key is used up (counters never wrap): rotate
+    // the key or provision a new epoch.
+    TCM_STATUS_SEAL_COUNTER_EXHAUSTED = 809,
+    // The seal store holds no credentials: provision the device first.
+    TCM_STATUS_SEAL_NOT_PROVISIONED = 810,
+    // A provisioning payload outside provisioning mode (the physical action was not
+    // taken).
+    TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE = 811,
+    // Not a well-formed provisioning payload (or device / epoch 0).
+    TCM_STATUS_SEAL_PROVISION_MALFORMED = 812,
+    // The seal state store callback failed, or the state it loaded is unreadable.
+    TCM_STATUS_SEAL_STORE_FAILED = 813,
+    // No device has said hello to this receiver: nobody to seal a message for.
+    TCM_STATUS_SEAL_NO_SESSION = 814,
+    // The terminal's counters for this device's key are used up: rotate the key.
+    TCM_STATUS_SEAL_DOWNLINK_EXHAUSTED = 815,
+    // A key rotation must name a key id greater than the current one.
+    TCM_STATUS_SEAL_KEY_ID_NOT_NEWER = 816,
+    // The seal credentials' device or epoch differ from the outbox's.
+    TCM_STATUS_SEAL_IDENTITY_MISMATCH = 817,
+    // A device key must be exactly 32 bytes.
+    TCM_STATUS_SEAL_KEY_WRONG_LENGTH = 818,
+    // The operating system's random number generator failed.
+    TCM_STATUS_SEAL_RANDOM_UNAVAILABLE = 819,
+    // The call needs a sealed receiver or sender, and this one is plain.
+    TCM_STATUS_SEAL_NOT_SEALED = 820,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -501,6 +570,14 @@ enum tcm_receiver_event_kind
     TCM_RECEIVER_EVENT_KIND_MALFORMED = 7,
     // A message meant for a sender was ignored.
     TCM_RECEIVER_EVENT_KIND_IGNORED = 8,
+    // A sealed receiver refused the payload (`rejection` says why; `device`, `epoch`:
+    // what its seal header claims, when it has one; for a replay `expected` is the last
+    // counter accepted and `got` the frame's; for a store failure `store_result`).
+    // Nothing of it was used and nothing is answered.
+    TCM_RECEIVER_EVENT_KIND_REJECTED = 9,
+    // The terminal's reply counters for this device's key are used up: it cannot answer,
+    // so it did not take the payload. Rotate the key.
+    TCM_RECEIVER_EVENT_KIND_DOWNLINK_EXHAUSTED = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -610,12 +687,64 @@ enum tcm_sender_event_kind
     TCM_SENDER_EVENT_KIND_STOPPED = 6,
     // Nothing to do (duplicate, stale or foreign message).
     TCM_SENDER_EVENT_KIND_IGNORED = 7,
+    // A sealed sender: the receiver rotated the key; the new key (`key_id`) is stored
+    // and in use.
+    TCM_SENDER_EVENT_KIND_REKEYED = 8,
+    // A sealed sender refused the payload (`rejection`, a `TCM_STATUS_SEAL_*` status;
+    // for a replay `expected` is the last counter accepted and `acked` the frame's);
+    // nothing changed.
+    TCM_SENDER_EVENT_KIND_REJECTED = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum tcm_sender_event_kind tcm_sender_event_kind;
 #else
 typedef uint8_t tcm_sender_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Whether a sealed receiver also accepts plain payloads.
+enum tcm_link_security
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Every payload must be sealed; a plain one is refused
+    // (`TCM_STATUS_SEAL_UNSEALED_REFUSED`). The only safe choice on a care-home network.
+    TCM_LINK_SECURITY_SEALED = 0,
+    // A trusted link (a bench, a cable inside a locked enclosure): plain payloads are
+    // accepted and answered plain; sealed ones are still verified. A deliberate,
+    // documented decision of the deployment.
+    TCM_LINK_SECURITY_TRUSTED_UNSEALED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tcm_link_security tcm_link_security;
+#else
+typedef uint8_t tcm_link_security;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What the key store knows of a device's key (`lookup` callback).
+enum tcm_key_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // The key exists and is usable; its bytes are in `key`.
+    TCM_KEY_STATE_ACTIVE = 0,
+    // The device is revoked: every frame of it is refused.
+    TCM_KEY_STATE_REVOKED = 1,
+    // The device is known but has no key with this id (never had, or retired).
+    TCM_KEY_STATE_UNKNOWN_KEY = 2,
+    // The device is not known.
+    TCM_KEY_STATE_UNKNOWN_DEVICE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tcm_key_state tcm_key_state;
+#else
+typedef uint8_t tcm_key_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -1050,6 +1179,10 @@ typedef uint8_t tcm_text_form;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A 256-bit device key. Its bytes are wiped when it is released with
+// `tcm_device_key_free()`; the library never prints them.
+typedef struct tcm_device_key tcm_device_key;
+
 // A streaming frame decoder: feed it the bytes of a serial line or socket in chunks of
 // any size, get one payload (a record envelope, a sync message) per complete frame.
 // Corrupted frames are reported and skipped; the stream resynchronises at the next
@@ -1391,6 +1524,32 @@ typedef struct tcm_record {
     union tcm_record_body body;
 } tcm_record;
 
+// Where a sending device keeps its seal state: `TCM_SEAL_STATE_LEN` bytes holding its
+// device id, epoch, key id, key and counter lease. Each callback returns a
+// `tcm_store_result`. The state holds the key in clear: keep it where only the device
+// reads it.
+typedef struct tcm_seal_store {
+    // Passed unchanged to the callbacks.
+    void *ctx;
+    // Required. Copies the stored state (at most `cap` = `TCM_SEAL_STATE_LEN` bytes) to
+    // `state` and its length to `*len`; `*len` = 0 when nothing is stored.
+    uint32_t (*load)(void *ctx, uint8_t *state, size_t cap, size_t *len);
+    // Required. Replaces the stored state with `len` bytes at `state`, durably and
+    // atomically (after a power cut either the old or the new state loads) before
+    // returning.
+    uint32_t (*store)(void *ctx, const uint8_t *state, size_t len);
+} tcm_seal_store;
+
+// What a device's seal store holds (`tcm_seal_provision()`), without the key.
+typedef struct tcm_seal_info {
+    // The device id.
+    uint32_t device;
+    // The epoch.
+    uint32_t epoch;
+    // The current key's id.
+    uint32_t key_id;
+} tcm_seal_info;
+
 // Reads the watermark of stream (device, epoch) into `*watermark`: the highest
 // contiguous position committed, 0 for a stream never seen. Returns a
 // `tcm_store_result`.
@@ -1438,6 +1597,14 @@ typedef struct tcm_commit {
     const struct tcm_record_to_commit *records;
     // Number of records.
     size_t count;
+    // 1 for a commit of a sealed receiver: store `(key_id, counter)` as the stream's last
+    // frame counter (raise it, never lower it) in the same transaction, for replay
+    // protection (`tcm_replay_store`).
+    uint8_t has_counter;
+    // The sealing key's id of the batch's frame (`has_counter`).
+    uint32_t key_id;
+    // The frame counter of the batch's frame (`has_counter`).
+    uint32_t counter;
 } tcm_commit;
 
 // Stores the records of `*commit` and sets the stream's watermark to
@@ -1455,6 +1622,54 @@ typedef struct tcm_receiver_store {
     // Required.
     tcm_commit_fn commit;
 } tcm_receiver_store;
+
+// The last frame counter accepted per stream, for replay protection across restarts,
+// behind callbacks (the same database as the records). Each returns a
+// `tcm_store_result`. A commit of a sealed receiver also carries the counter
+// (`tcm_commit.has_counter`), to be stored in the commit's transaction.
+typedef struct tcm_replay_store {
+    // Passed unchanged to the callbacks.
+    void *ctx;
+    // Required. The last counter persisted for stream `(device, epoch)`: its key id in
+    // `*key_id` and counter in `*counter` (both 0 for a stream never seen).
+    uint32_t (*last_counter)(void *ctx,
+                             uint32_t device,
+                             uint32_t epoch,
+                             uint32_t *key_id,
+                             uint32_t *counter);
+    // Required. Raises the stream's last counter to `(key_id, counter)` durably, never
+    // lowering it (compare key id first, then counter). Used for hellos, which commit
+    // nothing.
+    uint32_t (*note_counter)(void *ctx,
+                             uint32_t device,
+                             uint32_t epoch,
+                             uint32_t key_id,
+                             uint32_t counter);
+} tcm_replay_store;
+
+// The terminal's device keys, behind callbacks (a table in its database). Each returns
+// a `tcm_store_result`.
+typedef struct tcm_key_store {
+    // Passed unchanged to the callbacks.
+    void *ctx;
+    // Required. Sets `*state` (a `tcm_key_state`) for key `key_id` of `device` and,
+    // when `ACTIVE`, writes the key's `TCM_KEY_LEN` bytes to `key` (the library wipes its
+    // buffer after use). A state outside `tcm_key_state` counts as a store failure.
+    uint32_t (*lookup)(void *ctx, uint32_t device, uint32_t key_id, uint8_t *state, uint8_t *key);
+    // Required. Reserves `count` further terminal -> kiosk frame counters of
+    // `(device, key_id)` durably (persisted before returning), never the same counter
+    // twice, and stores the first in `*first` (counters start at 1); `*first` = 0 when
+    // the 32-bit space cannot hold `count` more (the device needs a new key).
+    uint32_t (*reserve_downlink)(void *ctx,
+                                 uint32_t device,
+                                 uint32_t key_id,
+                                 uint32_t count,
+                                 uint32_t *first);
+    // Optional (NULL: nothing to do). A frame sealed under `key_id` was accepted: the
+    // kiosk has that key, so older keys of the device may be retired (this completes a
+    // rotation).
+    uint32_t (*key_used)(void *ctx, uint32_t device, uint32_t key_id);
+} tcm_key_store;
 
 // What one `tcm_receiver_handle()` call did. Fields not named by `kind` are 0.
 typedef struct tcm_receiver_event {
@@ -1484,6 +1699,8 @@ typedef struct tcm_receiver_event {
     uint16_t schema_min;
     // `REFUSED` for an unsupported schema: newest version accepted.
     uint16_t schema_max;
+    // `REJECTED`: why, a `TCM_STATUS_SEAL_*` status.
+    tcm_status rejection;
 } tcm_receiver_event;
 
 // Sender settings (`tcm_sender_config_default()` fills the defaults).
@@ -1582,6 +1799,10 @@ typedef struct tcm_sender_event {
     uint16_t schema_max;
     // The receiver's UTC time, Unix seconds.
     uint64_t utc_now;
+    // `REKEYED`: the new key id.
+    uint32_t key_id;
+    // `REJECTED`: why.
+    tcm_status rejection;
 } tcm_sender_event;
 
 #ifdef __cplusplus
@@ -1880,6 +2101,74 @@ tcm_status tcm_record_to_json(const struct tcm_record *record,
 // `frame` points to `len` readable bytes; `out` to writable memory for a `tcm_record`.
 tcm_status tcm_frame_decode_record(const uint8_t *frame, size_t len, struct tcm_record *out);
 
+// Creates a key from `len` bytes at `bytes` (`len` must be `TCM_KEY_LEN`, else
+// `TCM_STATUS_SEAL_KEY_WRONG_LENGTH`). Wipe your copy of the bytes afterwards.
+//
+// # Safety
+// `bytes` points to `len` readable bytes; `out` to writable memory for a pointer.
+tcm_status tcm_device_key_new(const uint8_t *bytes, size_t len, struct tcm_device_key **out);
+
+// Creates a fresh random key from the operating system's random number generator
+// (`TCM_STATUS_SEAL_RANDOM_UNAVAILABLE` if it fails).
+//
+// # Safety
+// `out` points to writable memory for a pointer.
+tcm_status tcm_device_key_generate(struct tcm_device_key **out);
+
+// Copies the key's 32 bytes to `out` (`cap` at least `TCM_KEY_LEN`; `*written`
+// receives 32, or the size needed with `TCM_STATUS_BUFFER_TOO_SMALL`). Only for storing
+// the key in the terminal's key database or handing it to a key store callback: the
+// bytes are then in clear in your memory, so protect and wipe them.
+//
+// # Safety
+// `key` came from `tcm_device_key_new()` / `_generate()`; `out` points to `cap` writable
+// bytes; `written` to a writable `size_t`.
+tcm_status tcm_device_key_export(const struct tcm_device_key *key,
+                                 uint8_t *out,
+                                 size_t cap,
+                                 size_t *written);
+
+// Wipes and releases a key; NULL is a no-op. Always `TCM_STATUS_OK`.
+//
+// # Safety
+// `key` came from `tcm_device_key_new()` / `_generate()` (or is NULL) and is not used
+// afterwards.
+tcm_status tcm_device_key_free(struct tcm_device_key *key);
+
+// Writes the provisioning payload giving a kiosk its identity and key: `device` and
+// `epoch` (neither 0; a new epoch for a wiped kiosk), `key_id` and `key`. Frame it with
+// `tcm_frame_encode()` and send it over the kiosk's cable while the kiosk is in
+// provisioning mode. `out` (at least `TCM_MAX_PROVISION_LEN` bytes) then holds the key
+// in clear: wipe it after sending. Buffer rules as for `tcm_record_encode()`.
+//
+// # Safety
+// `key` came from `tcm_device_key_new()` / `_generate()`; `out` points to `cap` writable
+// bytes; `written` to a writable `size_t`.
+tcm_status tcm_provision_encode(uint32_t device,
+                                uint32_t epoch,
+                                uint32_t key_id,
+                                const struct tcm_device_key *key,
+                                uint8_t *out,
+                                size_t cap,
+                                size_t *written);
+
+// A device in provisioning mode takes the terminal's provisioning `payload` (a decoded
+// frame): checks it, stores the new credentials through `*seal_store` and writes what
+// it stored (without the key) to `*info` (may be NULL). `provisioning_mode` (0 or 1) is
+// the physical input (a button held at power-up); 0 gives
+// `TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE` and stores nothing. Counting restarts at 1
+// for a new device, epoch or a greater key id; re-provisioning the current device and
+// epoch with the current key id keeps counting where it was.
+//
+// # Safety
+// `seal_store` points to an initialised `tcm_seal_store` whose callbacks are valid;
+// `payload` to `len` readable bytes; `info` is NULL or writable.
+tcm_status tcm_seal_provision(const struct tcm_seal_store *seal_store,
+                              const uint8_t *payload,
+                              size_t len,
+                              uint8_t provisioning_mode,
+                              struct tcm_seal_info *info);
+
 // Writes the message of `status` into `buf` (NUL-terminated).
 //
 // On success `*written` is the message length in bytes, NUL excluded. With a buffer
@@ -1909,6 +2198,24 @@ tcm_status tcm_last_error_detail(char *buf, size_t len, size_t *written);
 // functions; `out` to writable memory for a pointer.
 tcm_status tcm_receiver_new(const struct tcm_receiver_store *store, struct tcm_receiver **out);
 
+// Creates a sealed receiver: every payload must be sealed by a device whose key
+// `*keys` knows (unless `security` is `TCM_LINK_SECURITY_TRUSTED_UNSEALED`); a payload
+// that fails is a `TCM_RECEIVER_EVENT_KIND_REJECTED` event and nothing of it reaches
+// the store. Replies are sealed under the key of the frame they answer. `*store`,
+// `*replay` and `*keys` are copied; their `ctx` must stay valid until
+// `tcm_receiver_free()`. Each `commit` carries the frame counter to store with the
+// records (`tcm_commit.has_counter`). Reply buffers need `TCM_MAX_SEALED_CONTROL_LEN`
+// bytes.
+//
+// # Safety
+// `store`, `replay` and `keys` point to initialised structs whose callbacks are valid
+// functions; `out` to writable memory for a pointer.
+tcm_status tcm_receiver_new_sealed(const struct tcm_receiver_store *store,
+                                   const struct tcm_replay_store *replay,
+                                   const struct tcm_key_store *keys,
+                                   uint8_t security,
+                                   struct tcm_receiver **out);
+
 // Releases a receiver; NULL is a no-op. Always `TCM_STATUS_OK`.
 //
 // # Safety
@@ -1937,16 +2244,53 @@ tcm_status tcm_receiver_handle(struct tcm_receiver *receiver,
                                struct tcm_receiver_event *event);
 
 // Writes a time-sync payload carrying `utc_now` (Unix seconds) into `out`, to frame and
-// send to a kiosk whose clock drifts. Buffer rules as for `tcm_record_encode()`.
+// send to a kiosk whose clock drifts. Buffer rules as for `tcm_record_encode()`. A
+// sealed receiver seals it for the device of its session
+// (`TCM_STATUS_SEAL_NO_SESSION` before a hello).
 //
 // # Safety
 // `receiver` came from `tcm_receiver_new()`; `out` points to `cap` writable bytes;
 // `written` to a writable `size_t`.
-tcm_status tcm_receiver_time_sync(const struct tcm_receiver *receiver,
+tcm_status tcm_receiver_time_sync(struct tcm_receiver *receiver,
                                   uint64_t utc_now,
                                   uint8_t *out,
                                   size_t cap,
                                   size_t *written);
+
+// Writes a sealed key rotation for `device` (at `epoch`) from its key `from_key_id` to
+// `to_key_id` / `new_key` into `out` (at least `TCM_MAX_SEALED_REKEY_LEN` bytes; the
+// new key travels encrypted under the old one). Add the new key to the key store first
+// (so frames under it are accepted), frame and send the payload, and resend it until
+// `tcm_receiver_session()` reports the new key id; then the key store may retire the
+// old key (its `key_used` callback is called). Sealed receivers only
+// (`TCM_STATUS_SEAL_NOT_SEALED`); `TCM_STATUS_SEAL_KEY_ID_NOT_NEWER` unless
+// `to_key_id > from_key_id`.
+//
+// # Safety
+// `receiver` came from `tcm_receiver_new_sealed()`; `new_key` from
+// `tcm_device_key_new()` / `_generate()`; `out` points to `cap` writable bytes;
+// `written` to a writable `size_t`.
+tcm_status tcm_receiver_rekey(struct tcm_receiver *receiver,
+                              uint32_t device,
+                              uint32_t epoch,
+                              uint32_t from_key_id,
+                              uint32_t to_key_id,
+                              const struct tcm_device_key *new_key,
+                              uint8_t *out,
+                              size_t cap,
+                              size_t *written);
+
+// The receiver's current session: `*found` = 1 and the device, epoch and (sealed
+// receivers) the key id of its newest accepted frame; `*found` = 0 before a hello.
+//
+// # Safety
+// `receiver` came from `tcm_receiver_new()` / `_new_sealed()`; the other pointers point
+// to writable memory.
+tcm_status tcm_receiver_session(const struct tcm_receiver *receiver,
+                                uint8_t *found,
+                                uint32_t *device,
+                                uint32_t *epoch,
+                                uint32_t *key_id);
 
 // Fills `*config` with the default sender settings.
 //
@@ -1972,6 +2316,28 @@ tcm_status tcm_sender_new(const struct tcm_outbox_storage *storage,
                           uint32_t boot,
                           uint8_t clock_valid,
                           struct tcm_sender **out);
+
+// Creates a sealed sender: resumes the device's credentials and counter lease from
+// `*seal_store` (`TCM_STATUS_SEAL_NOT_PROVISIONED` until `tcm_seal_provision()` filled
+// it), opens the outbox in `*storage` for the provisioned device and epoch, and seals
+// every payload it produces; terminal payloads are taken only if authentic and fresh
+// (`TCM_SENDER_EVENT_KIND_REJECTED` otherwise). Output buffers need
+// `TCM_MAX_SEAL_OVERHEAD` bytes more than a plain sender's; the MTU covers the sealed
+// frame. Callbacks are copied; their `ctx` must stay valid until `tcm_sender_free()`.
+// If an outbox of another device or epoch is in `*storage`,
+// `TCM_STATUS_DEVICE_MISMATCH` / `TCM_STATUS_SEAL_IDENTITY_MISMATCH`: send it out under
+// its own credentials first (or wipe it deliberately).
+//
+// # Safety
+// `storage` and `seal_store` point to initialised structs with valid callbacks;
+// `config` is NULL or points to a `tcm_sender_config`; `out` to writable memory for a
+// pointer.
+tcm_status tcm_sender_new_sealed(const struct tcm_outbox_storage *storage,
+                                 const struct tcm_seal_store *seal_store,
+                                 const struct tcm_sender_config *config,
+                                 uint32_t boot,
+                                 uint8_t clock_valid,
+                                 struct tcm_sender **out);
 
 // Releases a sender (the outbox stays in its storage); NULL is a no-op. Always
 // `TCM_STATUS_OK`.

@@ -3,7 +3,8 @@
 //! The library nursing-home terminals link: record encoding and decoding from flat C
 //! structs, the streaming frame decoder for kiosk serial lines, the sync receiver and
 //! sender with C storage callbacks, constitution identification, Bluetooth GATT
-//! measurement parsing and resident ID number validation.
+//! measurement parsing, resident ID number validation, and sealed frames (device keys,
+//! key store callbacks, provisioning).
 //! Every rule lives in `tcmcare-core`; this crate only translates types and errors.
 //!
 //! Conventions (modelled on rustls-ffi):
@@ -34,6 +35,7 @@ pub mod id_number;
 pub mod numeric;
 mod pod;
 pub mod record;
+pub mod seal;
 pub mod status;
 pub mod sync;
 

@@ -14,6 +14,7 @@
 //! | 500..=599 | sync: outbox and sender |
 //! | 600..=699 | resident ID numbers |
 //! | 700..=799 | times and dates |
+//! | 800..=899 | sealed frames: keys, authentication, replay, provisioning |
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -243,10 +244,60 @@ pub enum tcm_status {
     TimeUtcOutOfRange = 700,
     /// Year, month and day do not name a real date in 1900..=2099.
     TimeInvalidDate = 701,
+
+    /// A sealed frame fails authentication: altered on the way, or sealed under another
+    /// key.
+    SealBadTag = 800,
+    /// A sealed frame from a device the key store does not know (or, at a kiosk, for
+    /// another device).
+    SealUnknownDevice = 801,
+    /// A sealed frame under a key id the device does not have (never had, or retired by a
+    /// rotation).
+    SealUnknownKey = 802,
+    /// A sealed frame from a revoked device.
+    SealRevoked = 803,
+    /// A sealed frame whose counter is not greater than the last one accepted: replayed or
+    /// old.
+    SealReplayed = 804,
+    /// A kiosk got a sealed frame for another epoch of its device.
+    SealWrongEpoch = 805,
+    /// Not a well-formed sealed payload (marker, header, truncated tag, counter 0), or its
+    /// message names another device or epoch than its seal.
+    SealMalformed = 806,
+    /// A plain (unsealed) payload on a link that requires sealing.
+    SealUnsealedRefused = 807,
+    /// The key store or the replay-counter callbacks failed; the frame was not processed.
+    SealKeyStoreFailed = 808,
+    /// The 32-bit frame counter space of this key is used up (counters never wrap): rotate
+    /// the key or provision a new epoch.
+    SealCounterExhausted = 809,
+    /// The seal store holds no credentials: provision the device first.
+    SealNotProvisioned = 810,
+    /// A provisioning payload outside provisioning mode (the physical action was not
+    /// taken).
+    SealNotInProvisioningMode = 811,
+    /// Not a well-formed provisioning payload (or device / epoch 0).
+    SealProvisionMalformed = 812,
+    /// The seal state store callback failed, or the state it loaded is unreadable.
+    SealStoreFailed = 813,
+    /// No device has said hello to this receiver: nobody to seal a message for.
+    SealNoSession = 814,
+    /// The terminal's counters for this device's key are used up: rotate the key.
+    SealDownlinkExhausted = 815,
+    /// A key rotation must name a key id greater than the current one.
+    SealKeyIdNotNewer = 816,
+    /// The seal credentials' device or epoch differ from the outbox's.
+    SealIdentityMismatch = 817,
+    /// A device key must be exactly 32 bytes.
+    SealKeyWrongLength = 818,
+    /// The operating system's random number generator failed.
+    SealRandomUnavailable = 819,
+    /// The call needs a sealed receiver or sender, and this one is plain.
+    SealNotSealed = 820,
 }
 
 /// Every status, in number order (for lookups and tests).
-pub(crate) const ALL_STATUSES: [tcm_status; 96] = {
+pub(crate) const ALL_STATUSES: [tcm_status; 117] = {
     use tcm_status::*;
     [
         Ok,
@@ -345,6 +396,27 @@ pub(crate) const ALL_STATUSES: [tcm_status; 96] = {
         IdUnknownRegion,
         TimeUtcOutOfRange,
         TimeInvalidDate,
+        SealBadTag,
+        SealUnknownDevice,
+        SealUnknownKey,
+        SealRevoked,
+        SealReplayed,
+        SealWrongEpoch,
+        SealMalformed,
+        SealUnsealedRefused,
+        SealKeyStoreFailed,
+        SealCounterExhausted,
+        SealNotProvisioned,
+        SealNotInProvisioningMode,
+        SealProvisionMalformed,
+        SealStoreFailed,
+        SealNoSession,
+        SealDownlinkExhausted,
+        SealKeyIdNotNewer,
+        SealIdentityMismatch,
+        SealKeyWrongLength,
+        SealRandomUnavailable,
+        SealNotSealed,
     ]
 };
 
@@ -462,6 +534,31 @@ impl tcm_status {
             IdUnknownRegion => "ID number address code has an unknown province",
             TimeUtcOutOfRange => "UTC time outside 2024-01-01..2100-01-01 (clock not set?)",
             TimeInvalidDate => "not a valid calendar date in 1900..=2099",
+            SealBadTag => "sealed frame fails authentication (altered, or another key)",
+            SealUnknownDevice => "sealed frame from an unknown device",
+            SealUnknownKey => "sealed frame under an unknown or retired key id",
+            SealRevoked => "sealed frame from a revoked device",
+            SealReplayed => "replayed or old sealed frame (counter not above the last accepted)",
+            SealWrongEpoch => "sealed frame for another epoch of this device",
+            SealMalformed => "malformed sealed frame",
+            SealUnsealedRefused => "unsealed frame refused on a sealed link",
+            SealKeyStoreFailed => "key store or replay counter callback failed",
+            SealCounterExhausted => {
+                "frame counters of this key used up: rotate the key or provision a new epoch"
+            }
+            SealNotProvisioned => "device not provisioned: no key",
+            SealNotInProvisioningMode => "provisioning refused: not in provisioning mode",
+            SealProvisionMalformed => "malformed provisioning payload",
+            SealStoreFailed => "seal state store failed or holds unreadable state",
+            SealNoSession => "no session to seal a message for",
+            SealDownlinkExhausted => "terminal frame counters of this key used up: rotate the key",
+            SealKeyIdNotNewer => "a key rotation must name a greater key id",
+            SealIdentityMismatch => {
+                "seal credentials and outbox belong to different devices or epochs"
+            }
+            SealKeyWrongLength => "a device key must be exactly 32 bytes",
+            SealRandomUnavailable => "the operating system's random number generator failed",
+            SealNotSealed => "this receiver or sender is not sealed",
         }
     }
 }

@@ -28,11 +28,24 @@ use tcmcare_core::sync::{
     DEFAULT_MAX_RTO_MS, DEFAULT_MTU, DEFAULT_WINDOW, MAX_CONTROL_MESSAGE_LEN,
 };
 
+use tcmcare_core::seal::{
+    FrameCounter, KeyId, OpenError, SealHeader, Sealer, SealerError, DEFAULT_LEASE_BLOCK,
+};
+use tcmcare_core::sync::{
+    LinkSecurity, SealedReceiver, SealedReceiverEvent, SealedReceiverStore, SealedSender,
+    SealedSenderError, SealedSenderEvent,
+};
+use zeroize::Zeroize;
+
 use crate::boundary;
 use crate::buffer;
 use crate::handle::{self, Handle};
 use crate::pod;
 use crate::record::{c_header, tcm_record_header};
+use crate::seal::{
+    open_status, reply_error, seal_error, tcm_device_key, tcm_key_store, tcm_link_security,
+    tcm_replay_store, tcm_seal_store, CKeyStore, CReplay, CSealStore, CSealStoreError,
+};
 use crate::status::{decode_error, decode_status, fail, tcm_status, validation_status};
 
 /// A reply buffer of this size always suffices for `tcm_receiver_handle()` and
@@ -70,7 +83,7 @@ pub enum tcm_store_result {
     Conflict = 3,
 }
 
-fn store_error(e: StoreError) -> tcm_store_result {
+pub(crate) fn store_error(e: StoreError) -> tcm_store_result {
     match e {
         StoreError::Unavailable => tcm_store_result::Unavailable,
         StoreError::Full => tcm_store_result::Full,
@@ -78,7 +91,7 @@ fn store_error(e: StoreError) -> tcm_store_result {
     }
 }
 
-fn store_result(r: u32) -> Result<(), StoreError> {
+pub(crate) fn store_result(r: u32) -> Result<(), StoreError> {
     match r {
         0 => Ok(()),
         2 => Err(StoreError::Full),
@@ -137,6 +150,14 @@ pub struct tcm_commit {
     pub records: *const tcm_record_to_commit,
     /// Number of records.
     pub count: usize,
+    /// 1 for a commit of a sealed receiver: store `(key_id, counter)` as the stream's last
+    /// frame counter (raise it, never lower it) in the same transaction, for replay
+    /// protection (`tcm_replay_store`).
+    pub has_counter: u8,
+    /// The sealing key's id of the batch's frame (`has_counter`).
+    pub key_id: u32,
+    /// The frame counter of the batch's frame (`has_counter`).
+    pub counter: u32,
 }
 
 /// Reads the watermark of stream (device, epoch) into `*watermark`: the highest
@@ -168,6 +189,8 @@ pub struct tcm_receiver_store {
 /// The store as core sees it.
 struct CStore {
     ctx: *mut c_void,
+    /// The replay-counter callbacks of a sealed receiver.
+    replay: Option<CReplay>,
     watermark: unsafe extern "C" fn(*mut c_void, u32, u32, *mut u32) -> u32,
     commit: unsafe extern "C" fn(*mut c_void, *const tcm_commit) -> u32,
     /// Reused for every commit.
@@ -200,6 +223,60 @@ impl ReceiverStore for CStore {
         records: &[RecordToCommit<'_>],
         new_watermark: u32,
     ) -> Result<(), StoreError> {
+        self.commit_with(device, epoch, first_position, records, new_watermark, None)
+    }
+}
+
+impl SealedReceiverStore for CStore {
+    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
+        match &self.replay {
+            Some(r) => r.last_counter(device, epoch),
+            None => Err(StoreError::Unavailable),
+        }
+    }
+
+    fn note_counter(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        match &self.replay {
+            Some(r) => r.note_counter(device, epoch, counter),
+            None => Err(StoreError::Unavailable),
+        }
+    }
+
+    fn commit_sealed(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        self.commit_with(
+            device,
+            epoch,
+            first_position,
+            records,
+            new_watermark,
+            Some(counter),
+        )
+    }
+}
+
+impl CStore {
+    fn commit_with(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: Option<FrameCounter>,
+    ) -> Result<(), StoreError> {
         self.scratch.clear();
         for r in records {
             let mut c = tcm_record_to_commit {
@@ -230,6 +307,9 @@ impl ReceiverStore for CStore {
             new_watermark,
             records: self.scratch.as_ptr(),
             count: self.scratch.len(),
+            has_counter: u8::from(counter.is_some()),
+            key_id: counter.map_or(0, |c| c.key_id.0),
+            counter: counter.map_or(0, |c| c.counter),
         };
         // SAFETY: as in `watermark`; `commit` and the envelopes it points to outlive the
         // call.
@@ -242,7 +322,15 @@ impl ReceiverStore for CStore {
 /// with `tcm_receiver_handle()`, send back the reply it writes. Create with
 /// `tcm_receiver_new()`, release with `tcm_receiver_free()`.
 pub struct tcm_receiver {
-    receiver: Receiver<CStore>,
+    inner: ReceiverInner,
+    /// A copy of the payload of a sealed receiver (decrypted in place).
+    scratch: Vec<u8>,
+}
+
+/// A plain or a sealed receiver.
+enum ReceiverInner {
+    Plain(Receiver<CStore>),
+    Sealed(Box<SealedReceiver<CStore, CKeyStore>>),
 }
 
 impl Handle for tcm_receiver {
@@ -274,6 +362,14 @@ pub enum tcm_receiver_event_kind {
     Malformed = 7,
     /// A message meant for a sender was ignored.
     Ignored = 8,
+    /// A sealed receiver refused the payload (`rejection` says why; `device`, `epoch`:
+    /// what its seal header claims, when it has one; for a replay `expected` is the last
+    /// counter accepted and `got` the frame's; for a store failure `store_result`).
+    /// Nothing of it was used and nothing is answered.
+    Rejected = 9,
+    /// The terminal's reply counters for this device's key are used up: it cannot answer,
+    /// so it did not take the payload. Rotate the key.
+    DownlinkExhausted = 10,
 }
 
 /// Why a receiver refused (`tcm_receiver_event.nack_reason`). Append-only.
@@ -325,6 +421,8 @@ pub struct tcm_receiver_event {
     pub schema_min: u16,
     /// `REFUSED` for an unsupported schema: newest version accepted.
     pub schema_max: u16,
+    /// `REJECTED`: why, a `TCM_STATUS_SEAL_*` status.
+    pub rejection: tcm_status,
 }
 
 fn nack_reason(r: NackReason, ev: &mut tcm_receiver_event) -> tcm_nack_reason {
@@ -360,6 +458,7 @@ fn c_receiver_event(e: ReceiverEvent) -> tcm_receiver_event {
         store_result: tcm_store_result::Ok,
         schema_min: 0,
         schema_max: 0,
+        rejection: tcm_status::Ok,
     };
     match e {
         ReceiverEvent::Introduced {
@@ -412,6 +511,36 @@ fn c_receiver_event(e: ReceiverEvent) -> tcm_receiver_event {
     ev
 }
 
+fn c_sealed_receiver_event(
+    e: SealedReceiverEvent,
+    claimed: Option<SealHeader>,
+) -> tcm_receiver_event {
+    let mut ev = c_receiver_event(ReceiverEvent::Ignored);
+    match e {
+        SealedReceiverEvent::Sync(e) => return c_receiver_event(e),
+        SealedReceiverEvent::Rejected(r) => {
+            ev.kind = tcm_receiver_event_kind::Rejected;
+            ev.rejection = open_status(r);
+            match r {
+                OpenError::Replayed { last, got } => {
+                    ev.expected = last;
+                    ev.got = got;
+                }
+                OpenError::Store(s) => ev.store_result = store_error(s),
+                _ => {}
+            }
+        }
+        SealedReceiverEvent::DownlinkExhausted => {
+            ev.kind = tcm_receiver_event_kind::DownlinkExhausted;
+        }
+    }
+    if let Some(h) = claimed {
+        ev.device = h.device.0;
+        ev.epoch = h.epoch.0;
+    }
+    ev
+}
+
 fn receiver_error(e: ReceiverError, needed: &mut usize) -> tcm_status {
     let ReceiverError::OutputTooSmall { needed: n } = e;
     *needed = n;
@@ -444,12 +573,73 @@ pub unsafe extern "C" fn tcm_receiver_new(
             .ok_or_else(|| fail(tcm_status::NullPointer, "store->commit is NULL"))?;
         let store = CStore {
             ctx: s.ctx,
+            replay: None,
             watermark,
             commit,
             scratch: Vec::new(),
         };
         let r = tcm_receiver {
-            receiver: Receiver::new(store),
+            inner: ReceiverInner::Plain(Receiver::new(store)),
+            scratch: Vec::new(),
+        };
+        // SAFETY: caller contract of this function.
+        unsafe { handle::hand_out(r, out) }
+    })
+}
+
+/// Creates a sealed receiver: every payload must be sealed by a device whose key
+/// `*keys` knows (unless `security` is `TCM_LINK_SECURITY_TRUSTED_UNSEALED`); a payload
+/// that fails is a `TCM_RECEIVER_EVENT_KIND_REJECTED` event and nothing of it reaches
+/// the store. Replies are sealed under the key of the frame they answer. `*store`,
+/// `*replay` and `*keys` are copied; their `ctx` must stay valid until
+/// `tcm_receiver_free()`. Each `commit` carries the frame counter to store with the
+/// records (`tcm_commit.has_counter`). Reply buffers need `TCM_MAX_SEALED_CONTROL_LEN`
+/// bytes.
+///
+/// # Safety
+/// `store`, `replay` and `keys` point to initialised structs whose callbacks are valid
+/// functions; `out` to writable memory for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_receiver_new_sealed(
+    store: *const tcm_receiver_store,
+    replay: *const tcm_replay_store,
+    keys: *const tcm_key_store,
+    security: u8,
+    out: *mut *mut tcm_receiver,
+) -> tcm_status {
+    boundary(|| {
+        // SAFETY: caller contract of this function.
+        let s = unsafe { buffer::read(store, "store")? };
+        let watermark = s
+            .watermark
+            .ok_or_else(|| fail(tcm_status::NullPointer, "store->watermark is NULL"))?;
+        let commit = s
+            .commit
+            .ok_or_else(|| fail(tcm_status::NullPointer, "store->commit is NULL"))?;
+        // SAFETY: caller contract of this function.
+        let replay = unsafe { CReplay::from_c(replay)? };
+        // SAFETY: caller contract of this function.
+        let keys = unsafe { CKeyStore::from_c(keys)? };
+        let security = match security {
+            s if s == tcm_link_security::Sealed as u8 => LinkSecurity::Sealed,
+            s if s == tcm_link_security::TrustedUnsealed as u8 => LinkSecurity::TrustedUnsealed,
+            n => {
+                return Err(fail(
+                    tcm_status::InvalidArgument,
+                    format_args!("security {n}"),
+                ))
+            }
+        };
+        let store = CStore {
+            ctx: s.ctx,
+            replay: Some(replay),
+            watermark,
+            commit,
+            scratch: Vec::new(),
+        };
+        let r = tcm_receiver {
+            inner: ReceiverInner::Sealed(Box::new(SealedReceiver::new(store, keys, security))),
+            scratch: Vec::new(),
         };
         // SAFETY: caller contract of this function.
         unsafe { handle::hand_out(r, out) }
@@ -503,16 +693,29 @@ pub unsafe extern "C" fn tcm_receiver_handle(
         let out = unsafe { buffer::output(reply, reply_cap, "reply")? };
         let now = (now_utc != 0).then_some(now_utc);
         let mut needed = 0;
-        let result = r
-            .receiver
-            .handle(now, input, out)
-            .map_err(|e| receiver_error(e, &mut needed));
+        let result = match &mut r.inner {
+            ReceiverInner::Plain(rx) => rx
+                .handle(now, input, out)
+                .map(|o| (o.reply_len, c_receiver_event(o.event))),
+            ReceiverInner::Sealed(rx) => {
+                let claimed = SealHeader::decode(input).ok().map(|(h, _)| h);
+                r.scratch.clear();
+                r.scratch.extend_from_slice(input);
+                let result = rx
+                    .handle(now, &mut r.scratch, out)
+                    .map(|o| (o.reply_len, c_sealed_receiver_event(o.event, claimed)));
+                // The copy may hold decrypted records: wipe it.
+                r.scratch.zeroize();
+                result
+            }
+        }
+        .map_err(|e| receiver_error(e, &mut needed));
         match result {
-            Ok(o) => {
+            Ok((n, ev)) => {
                 // SAFETY: checked non-NULL above; caller contract.
                 unsafe {
-                    reply_len.write(o.reply_len);
-                    event.write(c_receiver_event(o.event));
+                    reply_len.write(n);
+                    event.write(ev);
                 }
                 Ok(())
             }
@@ -526,14 +729,16 @@ pub unsafe extern "C" fn tcm_receiver_handle(
 }
 
 /// Writes a time-sync payload carrying `utc_now` (Unix seconds) into `out`, to frame and
-/// send to a kiosk whose clock drifts. Buffer rules as for `tcm_record_encode()`.
+/// send to a kiosk whose clock drifts. Buffer rules as for `tcm_record_encode()`. A
+/// sealed receiver seals it for the device of its session
+/// (`TCM_STATUS_SEAL_NO_SESSION` before a hello).
 ///
 /// # Safety
 /// `receiver` came from `tcm_receiver_new()`; `out` points to `cap` writable bytes;
 /// `written` to a writable `size_t`.
 #[no_mangle]
 pub unsafe extern "C" fn tcm_receiver_time_sync(
-    receiver: *const tcm_receiver,
+    receiver: *mut tcm_receiver,
     utc_now: u64,
     out: *mut u8,
     cap: usize,
@@ -541,17 +746,110 @@ pub unsafe extern "C" fn tcm_receiver_time_sync(
 ) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        let r = unsafe { handle::borrow(receiver)? };
+        let r = unsafe { handle::borrow_mut(receiver)? };
         buffer::non_null(written, "written")?;
         // SAFETY: caller contract of this function.
         let dst = unsafe { buffer::output(out, cap, "out")? };
         let mut needed = 0;
-        let result = r
-            .receiver
-            .time_sync(utc_now, dst)
-            .map_err(|e| receiver_error(e, &mut needed));
+        let result = match &mut r.inner {
+            ReceiverInner::Plain(rx) => rx
+                .time_sync(utc_now, dst)
+                .map_err(|e| receiver_error(e, &mut needed)),
+            ReceiverInner::Sealed(rx) => rx
+                .time_sync(utc_now, dst)
+                .map_err(|e| reply_error(e, &mut needed)),
+        };
         // SAFETY: checked non-NULL above; caller contract.
         unsafe { buffer::report_len(result, needed, written) }
+    })
+}
+
+/// Writes a sealed key rotation for `device` (at `epoch`) from its key `from_key_id` to
+/// `to_key_id` / `new_key` into `out` (at least `TCM_MAX_SEALED_REKEY_LEN` bytes; the
+/// new key travels encrypted under the old one). Add the new key to the key store first
+/// (so frames under it are accepted), frame and send the payload, and resend it until
+/// `tcm_receiver_session()` reports the new key id; then the key store may retire the
+/// old key (its `key_used` callback is called). Sealed receivers only
+/// (`TCM_STATUS_SEAL_NOT_SEALED`); `TCM_STATUS_SEAL_KEY_ID_NOT_NEWER` unless
+/// `to_key_id > from_key_id`.
+///
+/// # Safety
+/// `receiver` came from `tcm_receiver_new_sealed()`; `new_key` from
+/// `tcm_device_key_new()` / `_generate()`; `out` points to `cap` writable bytes;
+/// `written` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_receiver_rekey(
+    receiver: *mut tcm_receiver,
+    device: u32,
+    epoch: u32,
+    from_key_id: u32,
+    to_key_id: u32,
+    new_key: *const tcm_device_key,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> tcm_status {
+    boundary(|| {
+        // SAFETY: caller contract of this function.
+        let r = unsafe { handle::borrow_mut(receiver)? };
+        // SAFETY: caller contract of this function.
+        let k = unsafe { handle::borrow(new_key)? };
+        buffer::non_null(written, "written")?;
+        // SAFETY: caller contract of this function.
+        let dst = unsafe { buffer::output(out, cap, "out")? };
+        let ReceiverInner::Sealed(rx) = &mut r.inner else {
+            return Err(fail(tcm_status::SealNotSealed, "tcm_receiver_rekey"));
+        };
+        let mut needed = 0;
+        let result = rx
+            .rekey(
+                DeviceId(device),
+                Epoch(epoch),
+                KeyId(from_key_id),
+                KeyId(to_key_id),
+                &k.key,
+                dst,
+            )
+            .map_err(|e| reply_error(e, &mut needed));
+        // SAFETY: checked non-NULL above; caller contract.
+        unsafe { buffer::report_len(result, needed, written) }
+    })
+}
+
+/// The receiver's current session: `*found` = 1 and the device, epoch and (sealed
+/// receivers) the key id of its newest accepted frame; `*found` = 0 before a hello.
+///
+/// # Safety
+/// `receiver` came from `tcm_receiver_new()` / `_new_sealed()`; the other pointers point
+/// to writable memory.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_receiver_session(
+    receiver: *const tcm_receiver,
+    found: *mut u8,
+    device: *mut u32,
+    epoch: *mut u32,
+    key_id: *mut u32,
+) -> tcm_status {
+    boundary(|| {
+        // SAFETY: caller contract of this function.
+        let r = unsafe { handle::borrow(receiver)? };
+        for (p, name) in [(device, "device"), (epoch, "epoch"), (key_id, "key_id")] {
+            buffer::non_null(p, name)?;
+        }
+        buffer::non_null(found, "found")?;
+        let session = match &r.inner {
+            ReceiverInner::Plain(rx) => rx.session().map(|(d, e)| (d, e, KeyId(0))),
+            ReceiverInner::Sealed(rx) => rx.session(),
+        };
+        let (d, e, k) = session.unwrap_or((DeviceId(0), Epoch(0), KeyId(0)));
+        // SAFETY: checked non-NULL above; caller contract.
+        unsafe {
+            found.write(u8::from(session.is_some()));
+            device.write(d.0);
+            epoch.write(e.0);
+            key_id.write(k.0);
+        }
+        Ok(())
     })
 }
 
@@ -778,7 +1076,49 @@ pub struct tcm_sender_config {
 /// simulator): records pushed into its outbox are sent in batches until acknowledged.
 /// Create with `tcm_sender_new()`, release with `tcm_sender_free()`.
 pub struct tcm_sender {
-    sender: Sender<CStorage>,
+    inner: SenderInner,
+    /// A copy of the payload of a sealed sender (decrypted in place).
+    scratch: Vec<u8>,
+}
+
+/// A plain or a sealed sender.
+enum SenderInner {
+    Plain(Sender<CStorage>),
+    Sealed(Box<SealedSender<CStorage, CSealStore>>),
+}
+
+/// The errors of a sealed sender.
+type SealedError = SealedSenderError<CStorageError, CSealStoreError>;
+
+fn sealed_sender_error(e: SealedError, needed: &mut usize) -> tcm_status {
+    match e {
+        SealedSenderError::Sender(e) => sender_error(e, needed),
+        SealedSenderError::Seal(e) => seal_error(e, needed),
+        SealedSenderError::IdentityMismatch => fail(tcm_status::SealIdentityMismatch, e),
+    }
+}
+
+impl SenderInner {
+    fn sender(&self) -> &Sender<CStorage> {
+        match self {
+            SenderInner::Plain(s) => s,
+            SenderInner::Sealed(s) => s.sender(),
+        }
+    }
+
+    fn push(&mut self, envelope: &[u8]) -> Result<u32, tcm_status> {
+        match self {
+            SenderInner::Plain(s) => s.push(envelope).map_err(|e| sender_error(e, &mut 0)),
+            SenderInner::Sealed(s) => s.push(envelope).map_err(|e| sealed_sender_error(e, &mut 0)),
+        }
+    }
+
+    fn set_clock_valid(&mut self, valid: bool) {
+        match self {
+            SenderInner::Plain(s) => s.set_clock_valid(valid),
+            SenderInner::Sealed(s) => s.set_clock_valid(valid),
+        }
+    }
 }
 
 impl Handle for tcm_sender {
@@ -806,6 +1146,13 @@ pub enum tcm_sender_event_kind {
     Stopped = 6,
     /// Nothing to do (duplicate, stale or foreign message).
     Ignored = 7,
+    /// A sealed sender: the receiver rotated the key; the new key (`key_id`) is stored
+    /// and in use.
+    Rekeyed = 8,
+    /// A sealed sender refused the payload (`rejection`, a `TCM_STATUS_SEAL_*` status;
+    /// for a replay `expected` is the last counter accepted and `acked` the frame's);
+    /// nothing changed.
+    Rejected = 9,
 }
 
 /// Why a sender stopped (`tcm_sender_event.stop_reason`).
@@ -846,6 +1193,10 @@ pub struct tcm_sender_event {
     pub schema_max: u16,
     /// The receiver's UTC time, Unix seconds.
     pub utc_now: u64,
+    /// `REKEYED`: the new key id.
+    pub key_id: u32,
+    /// `REJECTED`: why.
+    pub rejection: tcm_status,
 }
 
 fn stop_reason(r: StopReason, ev: &mut tcm_sender_event) -> tcm_stop_reason {
@@ -878,6 +1229,8 @@ fn c_sender_event(e: SenderEvent) -> tcm_sender_event {
         schema_min: 0,
         schema_max: 0,
         utc_now: 0,
+        key_id: 0,
+        rejection: tcm_status::Ok,
     };
     if let Some(t) = e.utc_now() {
         ev.has_utc = 1;
@@ -904,6 +1257,26 @@ fn c_sender_event(e: SenderEvent) -> tcm_sender_event {
             ev.stop_reason = stop_reason(r, &mut ev);
         }
         SenderEvent::Ignored => ev.kind = tcm_sender_event_kind::Ignored,
+    }
+    ev
+}
+
+fn c_sealed_sender_event(e: SealedSenderEvent) -> tcm_sender_event {
+    let mut ev = c_sender_event(SenderEvent::Ignored);
+    match e {
+        SealedSenderEvent::Sync(e) => return c_sender_event(e),
+        SealedSenderEvent::Rekeyed { key_id } => {
+            ev.kind = tcm_sender_event_kind::Rekeyed;
+            ev.key_id = key_id.0;
+        }
+        SealedSenderEvent::Rejected(r) => {
+            ev.kind = tcm_sender_event_kind::Rejected;
+            ev.rejection = open_status(r);
+            if let OpenError::Replayed { last, got } = r {
+                ev.expected = last;
+                ev.acked = got;
+            }
+        }
     }
     ev
 }
@@ -986,41 +1359,106 @@ pub unsafe extern "C" fn tcm_sender_new(
 ) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        let s = *unsafe { buffer::read(storage, "storage")? };
+        let (storage, cfg) = unsafe { storage_and_config(storage, config)? };
         buffer::non_null(out, "out")?;
-        let missing = [
-            (s.load_meta.is_none(), "load_meta"),
-            (s.store_meta.is_none(), "store_meta"),
-            (s.append.is_none(), "append"),
-            (s.bounds.is_none(), "bounds"),
-            (s.remove_through.is_none(), "remove_through"),
-            (s.read_from.is_none(), "read_from"),
-            (s.free_bytes.is_none(), "free_bytes"),
-        ];
-        if let Some((_, name)) = missing.iter().find(|(m, _)| *m) {
-            return Err(fail(
-                tcm_status::NullPointer,
-                format_args!("storage->{name} is NULL"),
-            ));
-        }
-        let cfg = if config.is_null() {
-            SenderConfig::default()
-        } else {
-            // SAFETY: non-NULL; caller contract.
-            let c = unsafe { &*config };
-            SenderConfig {
-                mtu: c.mtu,
-                window: c.window,
-                initial_rto_ms: c.initial_rto_ms,
-                max_rto_ms: c.max_rto_ms,
-            }
-        };
         let outbox =
-            Outbox::open(CStorage(s), DeviceId(device), Epoch(new_epoch)).map_err(outbox_error)?;
+            Outbox::open(storage, DeviceId(device), Epoch(new_epoch)).map_err(outbox_error)?;
         let sender = Sender::new(outbox, cfg, boot, clock_valid != 0)
             .map_err(|e| sender_error(e, &mut 0))?;
+        let s = tcm_sender {
+            inner: SenderInner::Plain(sender),
+            scratch: Vec::new(),
+        };
         // SAFETY: caller contract of this function.
-        unsafe { handle::hand_out(tcm_sender { sender }, out) }
+        unsafe { handle::hand_out(s, out) }
+    })
+}
+
+/// Checks and copies the storage callbacks and the configuration.
+///
+/// # Safety
+/// As for `tcm_sender_new`.
+unsafe fn storage_and_config(
+    storage: *const tcm_outbox_storage,
+    config: *const tcm_sender_config,
+) -> Result<(CStorage, SenderConfig), tcm_status> {
+    // SAFETY: caller contract of this function.
+    let s = *unsafe { buffer::read(storage, "storage")? };
+    let missing = [
+        (s.load_meta.is_none(), "load_meta"),
+        (s.store_meta.is_none(), "store_meta"),
+        (s.append.is_none(), "append"),
+        (s.bounds.is_none(), "bounds"),
+        (s.remove_through.is_none(), "remove_through"),
+        (s.read_from.is_none(), "read_from"),
+        (s.free_bytes.is_none(), "free_bytes"),
+    ];
+    if let Some((_, name)) = missing.iter().find(|(m, _)| *m) {
+        return Err(fail(
+            tcm_status::NullPointer,
+            format_args!("storage->{name} is NULL"),
+        ));
+    }
+    let cfg = if config.is_null() {
+        SenderConfig::default()
+    } else {
+        // SAFETY: non-NULL; caller contract.
+        let c = unsafe { &*config };
+        SenderConfig {
+            mtu: c.mtu,
+            window: c.window,
+            initial_rto_ms: c.initial_rto_ms,
+            max_rto_ms: c.max_rto_ms,
+        }
+    };
+    Ok((CStorage(s), cfg))
+}
+
+/// Creates a sealed sender: resumes the device's credentials and counter lease from
+/// `*seal_store` (`TCM_STATUS_SEAL_NOT_PROVISIONED` until `tcm_seal_provision()` filled
+/// it), opens the outbox in `*storage` for the provisioned device and epoch, and seals
+/// every payload it produces; terminal payloads are taken only if authentic and fresh
+/// (`TCM_SENDER_EVENT_KIND_REJECTED` otherwise). Output buffers need
+/// `TCM_MAX_SEAL_OVERHEAD` bytes more than a plain sender's; the MTU covers the sealed
+/// frame. Callbacks are copied; their `ctx` must stay valid until `tcm_sender_free()`.
+/// If an outbox of another device or epoch is in `*storage`,
+/// `TCM_STATUS_DEVICE_MISMATCH` / `TCM_STATUS_SEAL_IDENTITY_MISMATCH`: send it out under
+/// its own credentials first (or wipe it deliberately).
+///
+/// # Safety
+/// `storage` and `seal_store` point to initialised structs with valid callbacks;
+/// `config` is NULL or points to a `tcm_sender_config`; `out` to writable memory for a
+/// pointer.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_sender_new_sealed(
+    storage: *const tcm_outbox_storage,
+    seal_store: *const tcm_seal_store,
+    config: *const tcm_sender_config,
+    boot: u32,
+    clock_valid: u8,
+    out: *mut *mut tcm_sender,
+) -> tcm_status {
+    boundary(|| {
+        // SAFETY: caller contract of this function.
+        let (storage, cfg) = unsafe { storage_and_config(storage, config)? };
+        // SAFETY: caller contract of this function.
+        let seals = unsafe { CSealStore::from_c(seal_store)? };
+        buffer::non_null(out, "out")?;
+        let sealer = Sealer::resume(seals, DEFAULT_LEASE_BLOCK).map_err(|e| match e {
+            SealerError::NotProvisioned => fail(tcm_status::SealNotProvisioned, e),
+            SealerError::InvalidLeaseBlock => fail(tcm_status::InvalidArgument, e),
+            SealerError::Store(_) => fail(tcm_status::SealStoreFailed, e),
+        })?;
+        let outbox =
+            Outbox::open(storage, sealer.device(), sealer.epoch()).map_err(outbox_error)?;
+        let sender = SealedSender::new(outbox, cfg, boot, clock_valid != 0, sealer)
+            .map_err(|e| sealed_sender_error(e, &mut 0))?;
+        let s = tcm_sender {
+            inner: SenderInner::Sealed(Box::new(sender)),
+            scratch: Vec::new(),
+        };
+        // SAFETY: caller contract of this function.
+        unsafe { handle::hand_out(s, out) }
     })
 }
 
@@ -1072,15 +1510,15 @@ pub unsafe extern "C" fn tcm_sender_get_info(
     boundary(|| {
         // SAFETY: caller contract of this function.
         let s = unsafe { handle::borrow(sender)? };
-        let o = s.sender.outbox();
+        let tx = s.inner.sender();
+        let o = tx.outbox();
         let mut scratch = c_sender_event(SenderEvent::Ignored);
         let i = tcm_sender_info {
             device: o.device().0,
             epoch: o.epoch().0,
             started_new_epoch: u8::from(o.started_new_epoch()),
-            streaming: u8::from(s.sender.is_streaming()),
-            stop_reason: s
-                .sender
+            streaming: u8::from(tx.is_streaming()),
+            stop_reason: tx
                 .stopped()
                 .map_or(tcm_stop_reason::None, |r| stop_reason(r, &mut scratch)),
             last_position: o.last_position(),
@@ -1107,7 +1545,8 @@ pub unsafe extern "C" fn tcm_sender_next_seq(
         // SAFETY: caller contract of this function.
         let s = unsafe { handle::borrow(sender)? };
         let next = s
-            .sender
+            .inner
+            .sender()
             .next_seq()
             .ok_or_else(|| fail(tcm_status::PositionsExhausted, "no sequence number left"))?;
         // SAFETY: caller contract of this function.
@@ -1137,7 +1576,7 @@ pub unsafe extern "C" fn tcm_sender_push(
         // SAFETY: caller contract of this function.
         let bytes = unsafe { buffer::input(envelope, len, "envelope")? };
         buffer::non_null(position, "position")?;
-        let p = s.sender.push(bytes).map_err(|e| sender_error(e, &mut 0))?;
+        let p = s.inner.push(bytes)?;
         // SAFETY: checked non-NULL above; caller contract.
         unsafe { position.write(p) };
         Ok(())
@@ -1169,11 +1608,16 @@ pub unsafe extern "C" fn tcm_sender_poll_transmit(
         // SAFETY: caller contract of this function.
         let dst = unsafe { buffer::output(out, cap, "out")? };
         let mut needed = 0;
-        let result = s
-            .sender
-            .poll_transmit(now_ms, dst)
-            .map(|n| n.unwrap_or(0))
-            .map_err(|e| sender_error(e, &mut needed));
+        let result = match &mut s.inner {
+            SenderInner::Plain(tx) => tx
+                .poll_transmit(now_ms, dst)
+                .map(|n| n.unwrap_or(0))
+                .map_err(|e| sender_error(e, &mut needed)),
+            SenderInner::Sealed(tx) => tx
+                .poll_transmit(now_ms, dst)
+                .map(|n| n.unwrap_or(0))
+                .map_err(|e| sealed_sender_error(e, &mut needed)),
+        };
         // SAFETY: checked non-NULL above; caller contract.
         unsafe { buffer::report_len(result, needed, written) }
     })
@@ -1200,12 +1644,22 @@ pub unsafe extern "C" fn tcm_sender_handle(
         // SAFETY: caller contract of this function.
         let input = unsafe { buffer::input(payload, len, "payload")? };
         buffer::non_null(event, "event")?;
-        let e = s
-            .sender
-            .handle(now_ms, input)
-            .map_err(|e| sender_error(e, &mut 0))?;
+        let ev = match &mut s.inner {
+            SenderInner::Plain(tx) => tx
+                .handle(now_ms, input)
+                .map(c_sender_event)
+                .map_err(|e| sender_error(e, &mut 0))?,
+            SenderInner::Sealed(tx) => {
+                s.scratch.clear();
+                s.scratch.extend_from_slice(input);
+                let r = tx.handle(now_ms, &mut s.scratch);
+                s.scratch.zeroize();
+                r.map(c_sealed_sender_event)
+                    .map_err(|e| sealed_sender_error(e, &mut 0))?
+            }
+        };
         // SAFETY: checked non-NULL above; caller contract.
-        unsafe { event.write(c_sender_event(e)) };
+        unsafe { event.write(ev) };
         Ok(())
     })
 }
@@ -1227,7 +1681,7 @@ pub unsafe extern "C" fn tcm_sender_next_timeout(
         let s = unsafe { handle::borrow(sender)? };
         buffer::non_null(has_timeout, "has_timeout")?;
         buffer::non_null(at_ms, "at_ms")?;
-        let t = s.sender.next_timeout();
+        let t = s.inner.sender().next_timeout();
         // SAFETY: checked non-NULL above; caller contract.
         unsafe {
             has_timeout.write(u8::from(t.is_some()));
@@ -1250,7 +1704,7 @@ pub unsafe extern "C" fn tcm_sender_set_clock_valid(
     boundary(|| {
         // SAFETY: caller contract of this function.
         let s = unsafe { handle::borrow_mut(sender)? };
-        s.sender.set_clock_valid(valid != 0);
+        s.inner.set_clock_valid(valid != 0);
         Ok(())
     })
 }

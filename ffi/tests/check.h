@@ -43,5 +43,6 @@ void test_constitution(void);
 void test_numbers_and_gatt(void);
 void test_id_numbers(void);
 void test_sync(void);
+void test_seal(void);
 
 #endif

@@ -103,6 +103,7 @@ int main(int argc, char **argv) {
         {"numbers_and_gatt", test_numbers_and_gatt},
         {"id_numbers", test_id_numbers},
         {"sync", test_sync},
+        {"seal", test_seal},
     };
     unsigned passed = 0, failed = 0;
     size_t i;

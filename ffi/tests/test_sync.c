@@ -4,170 +4,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "mem_stores.h"
 #include "vectors.h"
-
-/* ---- an in-memory receiver store --------------------------------------------------- */
-
-#define STORE_RECORDS 128
-#define ENTRY_CAP 1024
-
-typedef struct stored {
-    uint32_t device, epoch, position;
-    tcm_status status;
-    uint8_t has_header;
-    tcm_record_header header;
-    uint8_t envelope[ENTRY_CAP];
-    size_t len;
-} stored;
-
-typedef struct mem_store {
-    uint32_t device, epoch, watermark; /* one stream is enough here */
-    stored records[STORE_RECORDS];
-    size_t count;
-    unsigned commits;
-    int fail_commits; /* the next n commits fail as "unavailable" */
-} mem_store;
-
-static uint32_t store_watermark(void *ctx, uint32_t device, uint32_t epoch, uint32_t *wm) {
-    mem_store *s = ctx;
-    *wm = (s->device == device && s->epoch == epoch) ? s->watermark : 0;
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t store_commit(void *ctx, const tcm_commit *c) {
-    mem_store *s = ctx;
-    size_t i;
-    uint32_t current = (s->device == c->device && s->epoch == c->epoch) ? s->watermark : 0;
-    if (s->fail_commits > 0) {
-        s->fail_commits--;
-        return TCM_STORE_RESULT_UNAVAILABLE;
-    }
-    if (c->first_position != current + 1) {
-        return TCM_STORE_RESULT_CONFLICT;
-    }
-    if (s->count + c->count > STORE_RECORDS) {
-        return TCM_STORE_RESULT_FULL;
-    }
-    /* All or nothing: checked above, written below (a database would use a transaction). */
-    for (i = 0; i < c->count; i++) {
-        const tcm_record_to_commit *r = &c->records[i];
-        stored *d = &s->records[s->count++];
-        d->device = c->device;
-        d->epoch = c->epoch;
-        d->position = r->position;
-        d->status = r->status;
-        d->has_header = r->has_header;
-        d->header = r->header;
-        d->len = r->envelope_len <= ENTRY_CAP ? r->envelope_len : ENTRY_CAP;
-        memcpy(d->envelope, r->envelope, d->len);
-    }
-    s->device = c->device;
-    s->epoch = c->epoch;
-    s->watermark = c->new_watermark;
-    s->commits++;
-    return TCM_STORE_RESULT_OK;
-}
-
-/* ---- an in-memory outbox ------------------------------------------------------------ */
-
-#define OUTBOX_ENTRIES 32
-
-typedef struct mem_outbox {
-    int has_meta;
-    tcm_outbox_meta meta;
-    uint32_t positions[OUTBOX_ENTRIES];
-    uint8_t entries[OUTBOX_ENTRIES][ENTRY_CAP];
-    size_t lens[OUTBOX_ENTRIES];
-    size_t count; /* entries [0, count) in append order */
-} mem_outbox;
-
-static uint32_t ob_load_meta(void *ctx, uint8_t *found, tcm_outbox_meta *meta) {
-    mem_outbox *o = ctx;
-    *found = (uint8_t)o->has_meta;
-    if (o->has_meta) {
-        *meta = o->meta;
-    }
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t ob_store_meta(void *ctx, const tcm_outbox_meta *meta) {
-    mem_outbox *o = ctx;
-    o->meta = *meta;
-    o->has_meta = 1;
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t ob_append(void *ctx, uint32_t position, const uint8_t *entry, size_t len) {
-    mem_outbox *o = ctx;
-    if (o->count == OUTBOX_ENTRIES || len > ENTRY_CAP) {
-        return TCM_STORE_RESULT_FULL;
-    }
-    o->positions[o->count] = position;
-    memcpy(o->entries[o->count], entry, len);
-    o->lens[o->count] = len;
-    o->count++;
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t ob_bounds(void *ctx, uint8_t *found, uint32_t *oldest, uint32_t *newest,
-                          size_t *count) {
-    mem_outbox *o = ctx;
-    *found = o->count > 0;
-    if (o->count > 0) {
-        *oldest = o->positions[0];
-        *newest = o->positions[o->count - 1];
-        *count = o->count;
-    }
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t ob_remove_through(void *ctx, uint32_t position) {
-    mem_outbox *o = ctx;
-    size_t keep = 0;
-    size_t i;
-    for (i = 0; i < o->count; i++) {
-        if (o->positions[i] > position) {
-            o->positions[keep] = o->positions[i];
-            memmove(o->entries[keep], o->entries[i], o->lens[i]);
-            o->lens[keep] = o->lens[i];
-            keep++;
-        }
-    }
-    o->count = keep;
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t ob_read_from(void *ctx, uint32_t from, tcm_outbox_visit_fn visit,
-                             void *visit_ctx) {
-    mem_outbox *o = ctx;
-    size_t i;
-    for (i = 0; i < o->count; i++) {
-        if (o->positions[i] >= from &&
-            !visit(visit_ctx, o->positions[i], o->entries[i], o->lens[i])) {
-            break;
-        }
-    }
-    return TCM_STORE_RESULT_OK;
-}
-
-static uint32_t ob_free_bytes(void *ctx, size_t *free_bytes) {
-    mem_outbox *o = ctx;
-    *free_bytes = (OUTBOX_ENTRIES - o->count) * ENTRY_CAP;
-    return TCM_STORE_RESULT_OK;
-}
-
-static tcm_outbox_storage outbox_storage(mem_outbox *o) {
-    tcm_outbox_storage s;
-    s.ctx = o;
-    s.load_meta = ob_load_meta;
-    s.store_meta = ob_store_meta;
-    s.append = ob_append;
-    s.bounds = ob_bounds;
-    s.remove_through = ob_remove_through;
-    s.read_from = ob_read_from;
-    s.free_bytes = ob_free_bytes;
-    return s;
-}
 
 /* ---- a lossy link --------------------------------------------------------------------- */
 
@@ -270,25 +108,6 @@ static void run(peers *p, unsigned rounds) {
     }
 }
 
-static size_t vitals_envelope(uint32_t device, uint32_t seq, uint16_t systolic,
-                              uint8_t *out, size_t cap) {
-    tcm_record r;
-    size_t n = 0;
-    CHECK_OK(tcm_record_init(&r, TCM_RECORD_KIND_VITALS));
-    r.header.id.device = device;
-    r.header.id.epoch = 1;
-    r.header.id.seq = seq;
-    r.header.care_home = 3101;
-    r.header.resident = 1234;
-    r.header.time_known = 1;
-    r.header.utc_seconds = 1773563400u + seq * 60u;
-    r.body.vitals.present = TCM_VITAL_SYSTOLIC | TCM_VITAL_DIASTOLIC;
-    r.body.vitals.systolic_mmhg = systolic;
-    r.body.vitals.diastolic_mmhg = 80;
-    CHECK_OK(tcm_record_encode(&r, out, cap, &n));
-    return n;
-}
-
 static mem_store store;
 static mem_outbox outbox;
 static uint8_t pushed[40][ENTRY_CAP];
@@ -311,8 +130,8 @@ static void end_to_end(void) {
     memset(&p, 0, sizeof p);
     p.now_utc = 1773563400u;
     rs.ctx = &store;
-    rs.watermark = store_watermark;
-    rs.commit = store_commit;
+    rs.watermark = mem_store_watermark;
+    rs.commit = mem_store_commit;
     CHECK_OK(tcm_receiver_new(&rs, &p.rx));
     CHECK_OK(tcm_sender_config_default(&cfg));
     CHECK(cfg.mtu == TCM_DEFAULT_MTU && cfg.window == TCM_DEFAULT_WINDOW);
@@ -439,11 +258,11 @@ static void bad_input_and_null_pointers(void) {
     memset(&outbox, 0, sizeof outbox);
     memset(&store, 0, sizeof store);
     rs.ctx = &store;
-    rs.watermark = store_watermark;
+    rs.watermark = mem_store_watermark;
     rs.commit = NULL;
     CHECK_ST(tcm_receiver_new(&rs, &rx), TCM_STATUS_NULL_POINTER);
     CHECK_ST(tcm_receiver_new(NULL, &rx), TCM_STATUS_NULL_POINTER);
-    rs.commit = store_commit;
+    rs.commit = mem_store_commit;
     CHECK_ST(tcm_receiver_new(&rs, NULL), TCM_STATUS_NULL_POINTER);
     CHECK_OK(tcm_receiver_new(&rs, &rx));
 
