@@ -7,8 +7,17 @@
  *
  * Usage:
  *   kiosk_sim --connect PORT [--records N] [--device D] [--mtu BYTES] [--drop K]
- *             [--capture FILE]
+ *             [--capture FILE] [--seal-state FILE]
+ *   kiosk_sim --connect PORT --provision --seal-state FILE
  *
+ *   --seal-state FILE  seal every frame: the kiosk's credentials and counter lease live
+ *                   in FILE (written by --provision); the device id comes from there.
+ *                   Without it the frames travel unsealed (the terminal needs
+ *                   --trusted-link).
+ *   --provision     provisioning mode (a real kiosk: a button held at power-up): take
+ *                   the terminal's provisioning frame, store the credentials in the
+ *                   --seal-state FILE, answer 0xA2 0x00 (or 0xA2 and an error code),
+ *                   exit.
  *   --mtu BYTES     largest frame sent (default TCM_DEFAULT_MTU; small: more frames)
  *   --drop K        lose about one frame in K, at random (the sender resends what is
  *                   not acknowledged)
@@ -144,6 +153,38 @@ static int connect_to(int port) {
     return fd;
 }
 
+/* ---- the seal state in a file (a real kiosk keeps it in flash) ----------------------- */
+
+static uint32_t seal_load(void *ctx, uint8_t *state, size_t cap, size_t *len) {
+    FILE *f = fopen((const char *)ctx, "rb");
+    *len = 0;
+    if (f == NULL) {
+        return errno == ENOENT ? TCM_STORE_RESULT_OK : TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    *len = fread(state, 1, cap, f);
+    fclose(f);
+    return TCM_STORE_RESULT_OK;
+}
+
+/* Writes a temporary file and renames it over the old one: a crash leaves either. */
+static uint32_t seal_store(void *ctx, const uint8_t *state, size_t len) {
+    char tmp[512];
+    FILE *f;
+    int ok;
+    snprintf(tmp, sizeof tmp, "%s.tmp", (const char *)ctx);
+    f = fopen(tmp, "wb");
+    if (f == NULL) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    ok = fwrite(state, 1, len, f) == len;
+    ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, (const char *)ctx) != 0) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    return TCM_STORE_RESULT_OK;
+}
+
 static int fail(const char *what, tcm_status s) {
     char msg[160];
     size_t n = 0;
@@ -152,8 +193,74 @@ static int fail(const char *what, tcm_status s) {
     return 1;
 }
 
+/* Provisioning mode: one frame in, the credentials stored, one answer out. */
+static int provision(int port, tcm_seal_store *seals) {
+    uint8_t chunk[256], got[TCM_FRAME_DECODER_CAPACITY], frame[16];
+    tcm_frame_decoder *dec = NULL;
+    uint64_t deadline = now_ms() + 30000;
+    int fd = connect_to(port);
+    int rc = 1;
+    if (fd < 0) {
+        fprintf(stderr, "kiosk_sim: cannot connect to port %d\n", port);
+        return 1;
+    }
+    tcm_frame_decoder_new(&dec);
+    while (rc != 0 && now_ms() < deadline) {
+        struct pollfd pfd;
+        const uint8_t *p = chunk;
+        ssize_t r;
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 200) <= 0) {
+            continue;
+        }
+        r = read(fd, chunk, sizeof chunk);
+        if (r <= 0) {
+            break;
+        }
+        while (r > 0 && rc != 0) {
+            size_t used = 0, glen = 0, flen = 0;
+            tcm_seal_info info;
+            uint8_t answer[2] = {0xA2, 0};
+            tcm_status s = tcm_frame_decoder_feed(dec, p, (size_t)r, &used, got, sizeof got, &glen);
+            p += used;
+            r -= (ssize_t)used;
+            if (s != TCM_STATUS_OK) {
+                if (s == TCM_STATUS_NEED_MORE_INPUT) {
+                    break;
+                }
+                continue;
+            }
+            s = tcm_seal_provision(seals, got, glen, 1, &info);
+            memset(got, 0, sizeof got);
+            /* 0 done; 1 not in provisioning mode; 2 malformed; 3 storage failed. */
+            answer[1] = s == TCM_STATUS_OK                          ? 0
+                        : s == TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE ? 1
+                        : s == TCM_STATUS_SEAL_PROVISION_MALFORMED      ? 2
+                                                                        : 3;
+            tcm_frame_encode(answer, sizeof answer, frame, sizeof frame, &flen);
+            if (write(fd, frame, flen) != (ssize_t)flen) {
+                break;
+            }
+            if (s != TCM_STATUS_OK) {
+                fail("provisioning", s);
+                break;
+            }
+            fprintf(stderr, "kiosk_sim: provisioned: device %u, epoch %u, key id %u\n",
+                    (unsigned)info.device, (unsigned)info.epoch, (unsigned)info.key_id);
+            rc = 0;
+        }
+    }
+    tcm_frame_decoder_free(dec);
+    close(fd);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     static ram_outbox outbox;
+    const char *seal_path = NULL;
+    int provisioning = 0;
+    tcm_seal_store seals;
     int port = 0;
     unsigned records = 20;
     unsigned device = 9;
@@ -187,15 +294,26 @@ int main(int argc, char **argv) {
             drop = (unsigned)atoi(argv[++i]);
         } else if (strcmp(argv[i], "--capture") == 0 && i + 1 < (unsigned)argc) {
             capture_path = argv[++i];
+        } else if (strcmp(argv[i], "--seal-state") == 0 && i + 1 < (unsigned)argc) {
+            seal_path = argv[++i];
+        } else if (strcmp(argv[i], "--provision") == 0) {
+            provisioning = 1;
         } else {
             port = 0;
             break;
         }
     }
-    if (port <= 0 || records > MAX_ENTRIES || device == 0) {
+    if (port <= 0 || records > MAX_ENTRIES || device == 0 || (provisioning && !seal_path)) {
         fprintf(stderr, "usage: kiosk_sim --connect PORT [--records N] [--device D] "
-                        "[--mtu BYTES] [--drop K] [--capture FILE]\n");
+                        "[--mtu BYTES] [--drop K] [--capture FILE] [--seal-state FILE]\n"
+                        "       kiosk_sim --connect PORT --provision --seal-state FILE\n");
         return 2;
+    }
+    seals.ctx = (void *)seal_path;
+    seals.load = seal_load;
+    seals.store = seal_store;
+    if (provisioning) {
+        return provision(port, &seals);
     }
 
     storage.ctx = &outbox;
@@ -206,10 +324,16 @@ int main(int argc, char **argv) {
     storage.remove_through = remove_through;
     storage.read_from = read_from;
     storage.free_bytes = free_bytes;
-    s = tcm_sender_new(&storage, device, 1, &config, 1, 1, &tx);
+    if (seal_path != NULL) {
+        s = tcm_sender_new_sealed(&storage, &seals, &config, 1, 1, &tx);
+    } else {
+        s = tcm_sender_new(&storage, device, 1, &config, 1, 1, &tx);
+    }
     if (s != TCM_STATUS_OK) {
         return fail("sender", s);
     }
+    tcm_sender_get_info(tx, &info);
+    device = info.device; /* sealed: the provisioned identity */
 
     /* The kiosk's measurements: one vital-signs record per resident visit. */
     for (i = 0; i < records; i++) {
@@ -221,7 +345,7 @@ int main(int argc, char **argv) {
         tcm_sender_next_seq(tx, &seq);
         tcm_record_init(&r, TCM_RECORD_KIND_VITALS);
         r.header.id.device = device;
-        r.header.id.epoch = 1;
+        r.header.id.epoch = info.epoch;
         r.header.id.seq = seq;
         r.header.care_home = 3101;
         r.header.resident = 1000 + i % 50;

@@ -7,8 +7,9 @@
  *
  *   1. read bytes from each line (stdin, or any number of TCP connections at once);
  *   2. cut them into frames with a streaming frame decoder per line;
- *   3. hand each frame payload to that line's sync receiver, which answers hellos and
- *      batches;
+ *   3. hand each frame payload to that line's sealed sync receiver: it authenticates the
+ *      frame with the kiosk's key (table device_keys), refuses tampered, replayed,
+ *      unknown, revoked and unsealed frames, and answers hellos and batches;
  *   4. the receiver calls back into this file to commit each batch: the records AND the
  *      stream's new watermark go into the database in ONE transaction, so a power cut
  *      leaves either both or neither (the kiosk then simply resends);
@@ -20,16 +21,27 @@
  *   7. print every stored record as one JSON line on stdout.
  *
  * Usage:
- *   terminal --db FILE [--listen PORT --trusted-link] [--reply PATH]
+ *   terminal --db FILE [--listen PORT] [--trusted-link] [--reply PATH]
  *            [--device ID --script FILE] [--clock START [--clock-rate R]]
  *            [--time-sync SECONDS] [--stats FILE]
+ *   terminal --db FILE --provision KIOSK_ID --listen PORT [--timeout SECONDS]
+ *   terminal --db FILE --revoke KIOSK_ID
  *
  *   --db FILE         SQLite database (created if missing), schema below.
  *   --listen PORT     serve kiosks on TCP PORT (127.0.0.1), up to 16 connections at
  *                     once, each with its own frame decoder and receiver; replies go back
  *                     on the connection. Until SIGINT / SIGTERM.
- *   --trusted-link    required with --listen: the records travel unsealed (plain
- *                     frames), which is only acceptable on a link you trust.
+ *   --trusted-link    also accept unsealed (plain) frames, answered plain. Only for a
+ *                     link you trust (a bench, a cable inside a locked enclosure); by
+ *                     default every frame must be sealed by a provisioned kiosk.
+ *   --provision ID    give kiosk ID its identity and a fresh key: generate the key, store
+ *                     it (device_keys; older keys of the kiosk are retired), choose the
+ *                     kiosk's epoch (one past any epoch of it in the database), then wait
+ *                     on --listen PORT for the kiosk (in provisioning mode: button held
+ *                     at power-up) to connect, send it the provisioning frame and wait
+ *                     for its acknowledgement (--timeout, default 60 s). Exits 0 when the
+ *                     kiosk confirmed.
+ *   --revoke ID       revoke kiosk ID: every frame of it is refused from now on.
  *   (default)         read one line from stdin; replies are written to --reply PATH (a
  *                     serial device, a FIFO) or dropped if no --reply is given (replaying
  *                     a capture needs no replies).
@@ -107,6 +119,13 @@ static void report(const char *what, tcm_status status) {
  *             committed without a gap. The receiver resumes each kiosk from here.
  * meta:       `schema` = 1; `device_epoch:<id>` = the storage epoch of this terminal's
  *             own records.
+ * device_keys: the kiosks' 256-bit keys by (device, key id), 'active' or 'retired' (by a
+ *             rotation or re-provisioning), and the next terminal -> kiosk frame counter
+ *             of each key. Holds keys in clear: protect the database file.
+ * revoked_devices: kiosks whose frames are all refused.
+ * replay_counters: per stream (device, epoch), the last frame (key id, counter) whose
+ *             records were committed or whose hello was taken; stored in the same
+ *             transaction as the records, so a replay is refused across restarts too.
  */
 static const char *SCHEMA =
     "\n"
@@ -141,6 +160,26 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS meta (\n"
     "    key   TEXT PRIMARY KEY,\n"
     "    value TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS device_keys (\n"
+    "    device        INTEGER NOT NULL,\n"
+    "    key_id        INTEGER NOT NULL,\n"
+    "    key           BLOB    NOT NULL,     -- 32 bytes, in clear: protect this file\n"
+    "    state         TEXT    NOT NULL DEFAULT 'active',  -- 'active' | 'retired'\n"
+    "    downlink_next INTEGER NOT NULL DEFAULT 1,  -- next terminal->kiosk frame counter\n"
+    "    created_utc   INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (device, key_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS revoked_devices (\n"
+    "    device      INTEGER PRIMARY KEY,\n"
+    "    revoked_utc INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS replay_counters (\n"
+    "    device  INTEGER NOT NULL,\n"
+    "    epoch   INTEGER NOT NULL,\n"
+    "    key_id  INTEGER NOT NULL,               -- the last accepted frame: key id,\n"
+    "    counter INTEGER NOT NULL,               --   then counter under that key\n"
+    "    PRIMARY KEY (device, epoch)\n"
     ") WITHOUT ROWID;\n";
 
 #define SCHEMA_VERSION "1"
@@ -151,6 +190,11 @@ typedef struct terminal_db {
     sqlite3_stmt *set_watermark;
     sqlite3_stmt *find_id; /* the envelope stored under an id */
     sqlite3_stmt *insert_record;
+    sqlite3_stmt *is_revoked;
+    sqlite3_stmt *get_key;      /* a key and its state */
+    sqlite3_stmt *has_keys;     /* does the device have any key */
+    sqlite3_stmt *get_counter;  /* a stream's replay counter */
+    sqlite3_stmt *set_counter;  /* raise it */
 } terminal_db;
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt) {
@@ -238,7 +282,21 @@ static int db_open(terminal_db *t, const char *path) {
                 " placed_utc, status, id_conflict, envelope, stream_device, stream_epoch,"
                 " position, received_utc)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                &t->insert_record)) {
+                &t->insert_record) ||
+        prepare(t->db, "SELECT 1 FROM revoked_devices WHERE device = ?1", &t->is_revoked) ||
+        prepare(t->db, "SELECT key, state FROM device_keys WHERE device = ?1 AND key_id = ?2",
+                &t->get_key) ||
+        prepare(t->db, "SELECT 1 FROM device_keys WHERE device = ?1 LIMIT 1", &t->has_keys) ||
+        prepare(t->db,
+                "SELECT key_id, counter FROM replay_counters WHERE device = ?1 AND epoch = ?2",
+                &t->get_counter) ||
+        prepare(t->db,
+                "INSERT INTO replay_counters (device, epoch, key_id, counter)"
+                " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device, epoch) DO UPDATE SET"
+                " key_id = excluded.key_id, counter = excluded.counter"
+                " WHERE excluded.key_id > key_id"
+                "    OR (excluded.key_id = key_id AND excluded.counter > counter)",
+                &t->set_counter)) {
         return -1;
     }
     return 0;
@@ -249,6 +307,11 @@ static void db_close(terminal_db *t) {
     sqlite3_finalize(t->set_watermark);
     sqlite3_finalize(t->find_id);
     sqlite3_finalize(t->insert_record);
+    sqlite3_finalize(t->is_revoked);
+    sqlite3_finalize(t->get_key);
+    sqlite3_finalize(t->has_keys);
+    sqlite3_finalize(t->get_counter);
+    sqlite3_finalize(t->set_counter);
     sqlite3_close(t->db);
 }
 
@@ -528,10 +591,18 @@ static int parse_start(const char *text, uint64_t *out) {
 
 #define MAX_STREAMS 64
 
+/* The rejections counted per reason (TCM_STATUS_SEAL_BAD_TAG + i), by name. */
+#define REJECTION_REASONS 9
+static const char *const REJECTION_NAMES[REJECTION_REASONS] = {
+    "bad_tag", "unknown_device", "unknown_key", "revoked", "replayed",
+    "wrong_epoch", "malformed", "unsealed", "key_store_failed"};
+
 typedef struct stream_stats {
     uint32_t device;
     unsigned hellos, batches, records, duplicate_batches, gaps, bad_frames, already_stored,
         refused, not_introduced, store_failed, malformed, time_syncs;
+    unsigned rejected; /* sealed frames refused: tampered, replayed, unknown, unsealed */
+    unsigned rejected_by_reason[REJECTION_REASONS];
 } stream_stats;
 
 typedef struct terminal {
@@ -541,6 +612,7 @@ typedef struct terminal {
     uint32_t epoch;
     uint32_t seq;
     unsigned own_records, script_failures, connections, frames, bad_frames;
+    int trusted; /* --trusted-link: plain frames accepted too */
     stream_stats streams[MAX_STREAMS];
     size_t stream_count;
     stream_stats unattributed; /* bad frames before a kiosk said who it is */
@@ -569,10 +641,23 @@ static void write_stream(FILE *f, const stream_stats *s) {
             "{\"device\": %u, \"hellos\": %u, \"batches\": %u, \"records\": %u, "
             "\"duplicate_batches\": %u, \"gaps\": %u, \"bad_frames\": %u, "
             "\"already_stored\": %u, \"refused\": %u, \"not_introduced\": %u, "
-            "\"store_failed\": %u, \"malformed\": %u, \"time_syncs\": %u}",
+            "\"store_failed\": %u, \"malformed\": %u, \"time_syncs\": %u, "
+            "\"rejected\": %u, \"rejected_by_reason\": {",
             (unsigned)s->device, s->hellos, s->batches, s->records, s->duplicate_batches,
             s->gaps, s->bad_frames, s->already_stored, s->refused, s->not_introduced,
-            s->store_failed, s->malformed, s->time_syncs);
+            s->store_failed, s->malformed, s->time_syncs, s->rejected);
+    {
+        size_t i;
+        int first = 1;
+        for (i = 0; i < REJECTION_REASONS; i++) {
+            if (s->rejected_by_reason[i] != 0) {
+                fprintf(f, "%s\"%s\": %u", first ? "" : ", ", REJECTION_NAMES[i],
+                        s->rejected_by_reason[i]);
+                first = 0;
+            }
+        }
+    }
+    fprintf(f, "}}");
 }
 
 static int write_stats(const terminal *t, const char *path) {
@@ -614,6 +699,9 @@ static uint32_t failed(terminal_db *t, int rc) {
     fprintf(stderr, "terminal: commit rolled back: %s\n", sqlite3_errstr(rc));
     return rc == SQLITE_FULL ? TCM_STORE_RESULT_FULL : TCM_STORE_RESULT_UNAVAILABLE;
 }
+
+static int db_raise_counter(terminal_db *db, uint32_t device, uint32_t epoch, uint32_t key_id,
+                            uint32_t counter);
 
 /*
  * Stores one batch: every record and the new watermark, in one transaction. The library
@@ -684,6 +772,13 @@ static uint32_t store_commit(void *ctx, const tcm_commit *c) {
     if (rc != SQLITE_DONE) {
         return failed(db, rc);
     }
+    /* Sealed batches: the frame's counter goes in with its records (replay protection). */
+    if (c->has_counter) {
+        rc = db_raise_counter(db, c->device, c->epoch, c->key_id, c->counter);
+        if (rc != SQLITE_DONE) {
+            return failed(db, rc);
+        }
+    }
     rc = sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         return failed(db, rc);
@@ -698,6 +793,165 @@ static uint32_t store_commit(void *ctx, const tcm_commit *c) {
     }
     fflush(stdout);
     return TCM_STORE_RESULT_OK;
+}
+
+/* ====================================================================================
+ * Key store and replay store: the callbacks a sealed receiver calls
+ * ==================================================================================== */
+
+/* Raises a stream's replay counter (never lowers it); returns the sqlite3_step code. */
+static int db_raise_counter(terminal_db *db, uint32_t device, uint32_t epoch, uint32_t key_id,
+                            uint32_t counter) {
+    int rc;
+    sqlite3_reset(db->set_counter);
+    sqlite3_bind_int64(db->set_counter, 1, device);
+    sqlite3_bind_int64(db->set_counter, 2, epoch);
+    sqlite3_bind_int64(db->set_counter, 3, key_id);
+    sqlite3_bind_int64(db->set_counter, 4, counter);
+    rc = sqlite3_step(db->set_counter);
+    sqlite3_reset(db->set_counter);
+    return rc;
+}
+
+static uint32_t keys_lookup(void *ctx, uint32_t device, uint32_t key_id, uint8_t *state,
+                            uint8_t *key) {
+    terminal_db *db = &((terminal *)ctx)->db;
+    int rc;
+    sqlite3_reset(db->is_revoked);
+    sqlite3_bind_int64(db->is_revoked, 1, device);
+    rc = sqlite3_step(db->is_revoked);
+    sqlite3_reset(db->is_revoked);
+    if (rc == SQLITE_ROW) {
+        *state = TCM_KEY_STATE_REVOKED;
+        return TCM_STORE_RESULT_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    sqlite3_reset(db->get_key);
+    sqlite3_bind_int64(db->get_key, 1, device);
+    sqlite3_bind_int64(db->get_key, 2, key_id);
+    rc = sqlite3_step(db->get_key);
+    if (rc == SQLITE_ROW) {
+        int active = strcmp((const char *)sqlite3_column_text(db->get_key, 1), "active") == 0;
+        if (active && sqlite3_column_bytes(db->get_key, 0) == TCM_KEY_LEN) {
+            memcpy(key, sqlite3_column_blob(db->get_key, 0), TCM_KEY_LEN);
+            *state = TCM_KEY_STATE_ACTIVE;
+        } else {
+            *state = TCM_KEY_STATE_UNKNOWN_KEY;
+        }
+        sqlite3_reset(db->get_key);
+        return TCM_STORE_RESULT_OK;
+    }
+    sqlite3_reset(db->get_key);
+    if (rc != SQLITE_DONE) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    sqlite3_reset(db->has_keys);
+    sqlite3_bind_int64(db->has_keys, 1, device);
+    rc = sqlite3_step(db->has_keys);
+    sqlite3_reset(db->has_keys);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    *state = rc == SQLITE_ROW ? TCM_KEY_STATE_UNKNOWN_KEY : TCM_KEY_STATE_UNKNOWN_DEVICE;
+    return TCM_STORE_RESULT_OK;
+}
+
+/* Hands out `count` reply counters of a key, durably, never twice. */
+static uint32_t keys_reserve(void *ctx, uint32_t device, uint32_t key_id, uint32_t count,
+                             uint32_t *first) {
+    terminal_db *db = &((terminal *)ctx)->db;
+    sqlite3_stmt *s = NULL;
+    int64_t next = 0;
+    int rc;
+    *first = 0;
+    if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    if (prepare(db->db, "SELECT downlink_next FROM device_keys WHERE device = ?1 AND key_id = ?2",
+                &s) != 0) {
+        return failed(db, sqlite3_errcode(db->db));
+    }
+    sqlite3_bind_int64(s, 1, device);
+    sqlite3_bind_int64(s, 2, key_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        next = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc == SQLITE_DONE ? TCM_STORE_RESULT_OK : TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    if (next < 1 || next + (int64_t)count - 1 > (int64_t)UINT32_MAX) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        return TCM_STORE_RESULT_OK; /* exhausted: the key must be rotated */
+    }
+    if (prepare(db->db,
+                "UPDATE device_keys SET downlink_next = ?3 WHERE device = ?1 AND key_id = ?2",
+                &s) != 0) {
+        return failed(db, sqlite3_errcode(db->db));
+    }
+    sqlite3_bind_int64(s, 1, device);
+    sqlite3_bind_int64(s, 2, key_id);
+    sqlite3_bind_int64(s, 3, next + count);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        return failed(db, rc);
+    }
+    rc = sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        return failed(db, rc);
+    }
+    *first = (uint32_t)next;
+    return TCM_STORE_RESULT_OK;
+}
+
+/* A frame under `key_id` was accepted: the kiosk has that key; retire its older ones. */
+static uint32_t keys_used(void *ctx, uint32_t device, uint32_t key_id) {
+    terminal_db *db = &((terminal *)ctx)->db;
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (prepare(db->db,
+                "UPDATE device_keys SET state = 'retired'"
+                " WHERE device = ?1 AND key_id < ?2 AND state = 'active'",
+                &s) != 0) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    sqlite3_bind_int64(s, 1, device);
+    sqlite3_bind_int64(s, 2, key_id);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? TCM_STORE_RESULT_OK : TCM_STORE_RESULT_UNAVAILABLE;
+}
+
+static uint32_t replay_last(void *ctx, uint32_t device, uint32_t epoch, uint32_t *key_id,
+                            uint32_t *counter) {
+    terminal_db *db = &((terminal *)ctx)->db;
+    int rc;
+    sqlite3_reset(db->get_counter);
+    sqlite3_bind_int64(db->get_counter, 1, device);
+    sqlite3_bind_int64(db->get_counter, 2, epoch);
+    rc = sqlite3_step(db->get_counter);
+    *key_id = 0;
+    *counter = 0;
+    if (rc == SQLITE_ROW) {
+        *key_id = (uint32_t)sqlite3_column_int64(db->get_counter, 0);
+        *counter = (uint32_t)sqlite3_column_int64(db->get_counter, 1);
+    }
+    sqlite3_reset(db->get_counter);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? TCM_STORE_RESULT_OK
+                                                 : TCM_STORE_RESULT_UNAVAILABLE;
+}
+
+static uint32_t replay_note(void *ctx, uint32_t device, uint32_t epoch, uint32_t key_id,
+                            uint32_t counter) {
+    terminal_db *db = &((terminal *)ctx)->db;
+    return db_raise_counter(db, device, epoch, key_id, counter) == SQLITE_DONE
+               ? TCM_STORE_RESULT_OK
+               : TCM_STORE_RESULT_UNAVAILABLE;
 }
 
 /* ====================================================================================
@@ -812,15 +1066,28 @@ typedef struct line {
 
 static int line_open(terminal *t, line *l, int in_fd, int reply_fd) {
     tcm_receiver_store store;
+    tcm_replay_store replay;
+    tcm_key_store keys;
     tcm_status s;
     memset(l, 0, sizeof *l);
     l->in_fd = in_fd;
     l->reply_fd = reply_fd;
-    /* The receiver keeps no data itself: it commits through these callbacks. */
+    /* The receiver keeps no data itself: it commits through these callbacks, and looks
+     * keys and replay counters up in the same database. */
     store.ctx = t;
     store.watermark = store_watermark;
     store.commit = store_commit;
-    s = tcm_receiver_new(&store, &l->rx);
+    replay.ctx = t;
+    replay.last_counter = replay_last;
+    replay.note_counter = replay_note;
+    keys.ctx = t;
+    keys.lookup = keys_lookup;
+    keys.reserve_downlink = keys_reserve;
+    keys.key_used = keys_used;
+    s = tcm_receiver_new_sealed(&store, &replay, &keys,
+                                t->trusted ? TCM_LINK_SECURITY_TRUSTED_UNSEALED
+                                           : TCM_LINK_SECURITY_SEALED,
+                                &l->rx);
     if (s == TCM_STATUS_OK) {
         s = tcm_frame_decoder_new(&l->dec);
     }
@@ -843,7 +1110,7 @@ static void line_close(line *l) {
 }
 
 static void send_payload(line *l, const uint8_t *payload, size_t len) {
-    uint8_t frame[2 * TCM_MAX_CONTROL_MESSAGE_LEN + 8];
+    uint8_t frame[2 * TCM_MAX_SEALED_CONTROL_LEN + 8];
     size_t frame_len = 0;
     tcm_status s;
     if (l->reply_fd < 0) {
@@ -862,7 +1129,7 @@ static void send_payload(line *l, const uint8_t *payload, size_t len) {
 
 /* Sends the kiosk the terminal's time (the kiosk resets its clock from it). */
 static void send_time(terminal *t, line *l) {
-    uint8_t msg[TCM_MAX_CONTROL_MESSAGE_LEN];
+    uint8_t msg[TCM_MAX_SEALED_CONTROL_LEN];
     size_t len = 0;
     uint64_t now = clock_now(&t->clock);
     clock_gettime(CLOCK_MONOTONIC, &l->last_sync);
@@ -875,7 +1142,7 @@ static void send_time(terminal *t, line *l) {
 
 /* Handles one frame payload: the receiver commits (through store_commit) and replies. */
 static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len) {
-    uint8_t reply[TCM_MAX_CONTROL_MESSAGE_LEN];
+    uint8_t reply[TCM_MAX_SEALED_CONTROL_LEN];
     size_t reply_len = 0;
     tcm_receiver_event ev;
     tcm_status s;
@@ -924,6 +1191,28 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
         break;
     case TCM_RECEIVER_EVENT_KIND_MALFORMED:
         stats_of(t, l->device)->malformed++;
+        break;
+    case TCM_RECEIVER_EVENT_KIND_REJECTED: {
+        /* Counted for the device its seal claims (unauthenticated) or the line's. */
+        stream_stats *st = stats_of(t, ev.device != 0 ? ev.device : l->device);
+        unsigned reason = (unsigned)ev.rejection - (unsigned)TCM_STATUS_SEAL_BAD_TAG;
+        char msg[96];
+        size_t n = 0;
+        st->rejected++;
+        if (reason < REJECTION_REASONS) {
+            st->rejected_by_reason[reason]++;
+        }
+        if (tcm_status_message(ev.rejection, msg, sizeof msg, &n) != TCM_STATUS_OK) {
+            snprintf(msg, sizeof msg, "status %u", (unsigned)ev.rejection);
+        }
+        fprintf(stderr, "terminal: frame refused (claims kiosk %u): %s\n", (unsigned)ev.device,
+                msg);
+        break;
+    }
+    case TCM_RECEIVER_EVENT_KIND_DOWNLINK_EXHAUSTED:
+        fprintf(stderr, "terminal: kiosk %u: reply counters of its key used up: rotate the "
+                        "key (provision it again)\n",
+                (unsigned)l->device);
         break;
     default:
         break; /* ignored: nothing to say */
@@ -1083,11 +1372,241 @@ static int serve_tcp(terminal *t, int port, script *sc, double time_sync_s) {
     return 0;
 }
 
+/* ====================================================================================
+ * Provisioning and revocation (--provision, --revoke)
+ * ==================================================================================== */
+
+/* Runs one SQL statement with up to three integer parameters; 0 on success. */
+static int exec3(terminal_db *db, const char *sql, int64_t a, int64_t b, int64_t c) {
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (prepare(db->db, sql, &s) != 0) {
+        return -1;
+    }
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_int64(s, 2, b);
+    sqlite3_bind_int64(s, 3, c);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* One integer from a query with one integer parameter (-1 on an error). */
+static int64_t query1(terminal_db *db, const char *sql, int64_t a) {
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    if (prepare(db->db, sql, &s) != 0) {
+        return -1;
+    }
+    sqlite3_bind_int64(s, 1, a);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int revoke(terminal *t, uint32_t kiosk) {
+    if (exec3(&t->db,
+              "INSERT INTO revoked_devices (device, revoked_utc) VALUES (?1, ?2)"
+              " ON CONFLICT (device) DO NOTHING",
+              kiosk, (int64_t)clock_now(&t->clock), 0) != 0) {
+        fprintf(stderr, "terminal: cannot revoke: %s\n", sqlite3_errmsg(t->db.db));
+        return -1;
+    }
+    fprintf(stderr, "terminal: kiosk %u revoked: all its frames are refused from now on\n",
+            (unsigned)kiosk);
+    return 0;
+}
+
+/* Waits up to `timeout_s` for one connection on `lfd`; the socket or -1. */
+static int accept_within(int lfd, double timeout_s) {
+    struct pollfd p;
+    p.fd = lfd;
+    p.events = POLLIN;
+    if (poll(&p, 1, (int)(timeout_s * 1000)) <= 0) {
+        return -1;
+    }
+    return accept(lfd, NULL, NULL);
+}
+
+/* Reads frames from `fd` until one arrives or `timeout_s` passes; its payload length or
+ * -1. */
+static long read_frame(int fd, uint8_t *payload, size_t cap, double timeout_s) {
+    tcm_frame_decoder *dec = NULL;
+    struct timespec t0;
+    long result = -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (tcm_frame_decoder_new(&dec) != TCM_STATUS_OK) {
+        return -1;
+    }
+    while (result < 0 && real_seconds_since(&t0) < timeout_s) {
+        uint8_t chunk[128];
+        struct pollfd p;
+        const uint8_t *q = chunk;
+        ssize_t got;
+        p.fd = fd;
+        p.events = POLLIN;
+        if (poll(&p, 1, 100) <= 0) {
+            continue;
+        }
+        got = read(fd, chunk, sizeof chunk);
+        if (got <= 0) {
+            break;
+        }
+        while (got > 0 && result < 0) {
+            size_t used = 0, len = 0;
+            tcm_status s = tcm_frame_decoder_feed(dec, q, (size_t)got, &used, payload, cap, &len);
+            q += used;
+            got -= (ssize_t)used;
+            if (s == TCM_STATUS_OK) {
+                result = (long)len;
+            } else if (s == TCM_STATUS_NEED_MORE_INPUT) {
+                break;
+            }
+        }
+    }
+    tcm_frame_decoder_free(dec);
+    return result;
+}
+
+/*
+ * Gives kiosk `kiosk` a fresh key and a new epoch: the key is stored first (active, with
+ * the kiosk's older keys kept until it confirms), then sent to the kiosk, which must be
+ * in provisioning mode, as one frame on the first connection to `port`. The kiosk
+ * answers with one frame: PROVISION_MARKER (0xA2) and a result byte, 0 for success.
+ * On success the older keys are retired; on failure the new key is deleted again.
+ */
+static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
+    terminal_db *db = &t->db;
+    tcm_device_key *key = NULL;
+    uint8_t key_bytes[TCM_KEY_LEN];
+    uint8_t payload[TCM_MAX_PROVISION_LEN];
+    uint8_t frame[2 * TCM_MAX_PROVISION_LEN + 8];
+    uint8_t answer[64];
+    size_t n = 0, frame_len = 0;
+    int64_t epoch, key_id;
+    int lfd = -1, cfd = -1, ok = 0;
+    long alen;
+    tcm_status s;
+    sqlite3_stmt *ins = NULL;
+
+    /* A new epoch: one past any this kiosk ever used here (a re-provisioned kiosk may have
+     * been wiped; its old positions must never be reused). */
+    epoch = query1(db,
+                   "SELECT MAX(e) + 1 FROM (SELECT 0 AS e UNION ALL"
+                   " SELECT epoch FROM watermarks WHERE device = ?1 UNION ALL"
+                   " SELECT epoch FROM replay_counters WHERE device = ?1 UNION ALL"
+                   " SELECT epoch FROM records WHERE device = ?1 UNION ALL"
+                   " SELECT CAST(value AS INTEGER) FROM meta"
+                   "  WHERE key = 'provisioned_epoch:' || ?1)",
+                   kiosk);
+    key_id = query1(db, "SELECT COALESCE(MAX(key_id), 0) + 1 FROM device_keys WHERE device = ?1",
+                    kiosk);
+    if (epoch < 1 || epoch > (int64_t)UINT32_MAX || key_id < 1 || key_id > (int64_t)UINT32_MAX) {
+        fprintf(stderr, "terminal: provisioning: %s\n", sqlite3_errmsg(db->db));
+        return -1;
+    }
+    s = tcm_device_key_generate(&key);
+    if (s == TCM_STATUS_OK) {
+        s = tcm_device_key_export(key, key_bytes, sizeof key_bytes, &n);
+    }
+    if (s == TCM_STATUS_OK) {
+        s = tcm_provision_encode(kiosk, (uint32_t)epoch, (uint32_t)key_id, key, payload,
+                                 sizeof payload, &n);
+    }
+    if (s == TCM_STATUS_OK) {
+        s = tcm_frame_encode(payload, n, frame, sizeof frame, &frame_len);
+    }
+    memset(payload, 0, sizeof payload);
+    tcm_device_key_free(key);
+    if (s != TCM_STATUS_OK) {
+        report("provisioning", s);
+        memset(key_bytes, 0, sizeof key_bytes);
+        return -1;
+    }
+    if (prepare(db->db,
+                "INSERT INTO device_keys (device, key_id, key, state, downlink_next, created_utc)"
+                " VALUES (?1, ?2, ?3, 'active', 1, ?4)",
+                &ins) != 0) {
+        memset(key_bytes, 0, sizeof key_bytes);
+        memset(frame, 0, sizeof frame);
+        return -1;
+    }
+    sqlite3_bind_int64(ins, 1, kiosk);
+    sqlite3_bind_int64(ins, 2, key_id);
+    sqlite3_bind_blob(ins, 3, key_bytes, TCM_KEY_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(ins, 4, (int64_t)clock_now(&t->clock));
+    ok = sqlite3_step(ins) == SQLITE_DONE;
+    sqlite3_finalize(ins);
+    memset(key_bytes, 0, sizeof key_bytes);
+    if (!ok) {
+        fprintf(stderr, "terminal: cannot store the key: %s\n", sqlite3_errmsg(db->db));
+        memset(frame, 0, sizeof frame);
+        return -1;
+    }
+    ok = 0;
+
+    lfd = listen_on(port);
+    if (lfd < 0) {
+        fprintf(stderr, "terminal: cannot listen on port %d: %s\n", port, strerror(errno));
+    } else {
+        fprintf(stderr,
+                "terminal: provisioning kiosk %u (epoch %u, key id %u): waiting on "
+                "127.0.0.1:%d for the kiosk in provisioning mode\n",
+                (unsigned)kiosk, (unsigned)epoch, (unsigned)key_id, port);
+        cfd = accept_within(lfd, timeout_s);
+    }
+    if (cfd >= 0 && write_all(cfd, frame, frame_len) == 0) {
+        alen = read_frame(cfd, answer, sizeof answer, timeout_s);
+        if (alen == 2 && answer[0] == 0xA2 && answer[1] == 0) {
+            ok = 1;
+        } else if (alen >= 2 && answer[0] == 0xA2) {
+            fprintf(stderr, "terminal: the kiosk refused the provisioning (code %u)\n",
+                    (unsigned)answer[1]);
+        } else {
+            fprintf(stderr, "terminal: no provisioning acknowledgement from the kiosk\n");
+        }
+    } else if (lfd >= 0) {
+        fprintf(stderr, "terminal: no kiosk connected within %.0f s\n", timeout_s);
+    }
+    memset(frame, 0, sizeof frame);
+    if (cfd >= 0) {
+        close(cfd);
+    }
+    if (lfd >= 0) {
+        close(lfd);
+    }
+    if (!ok) {
+        exec3(db, "DELETE FROM device_keys WHERE device = ?1 AND key_id = ?2", kiosk, key_id, 0);
+        return -1;
+    }
+    {
+        char k[48], v[16];
+        snprintf(k, sizeof k, "provisioned_epoch:%u", (unsigned)kiosk);
+        snprintf(v, sizeof v, "%u", (unsigned)epoch);
+        if (meta_set(db, k, v) != 0 ||
+            exec3(db,
+                  "UPDATE device_keys SET state = 'retired'"
+                  " WHERE device = ?1 AND key_id < ?2",
+                  kiosk, key_id, 0) != 0 ||
+            exec3(db, "DELETE FROM revoked_devices WHERE device = ?1", kiosk, 0, 0) != 0) {
+            fprintf(stderr, "terminal: provisioning: %s\n", sqlite3_errmsg(db->db));
+            return -1;
+        }
+    }
+    fprintf(stderr, "terminal: kiosk %u provisioned: epoch %u, key id %u\n", (unsigned)kiosk,
+            (unsigned)epoch, (unsigned)key_id);
+    return 0;
+}
+
 static void usage(void) {
     fprintf(stderr,
-            "usage: terminal --db FILE [--listen PORT --trusted-link] [--reply PATH]\n"
+            "usage: terminal --db FILE [--listen PORT] [--trusted-link] [--reply PATH]\n"
             "                [--device ID --script FILE] [--clock START [--clock-rate R]]\n"
-            "                [--time-sync SECONDS] [--stats FILE]\n");
+            "                [--time-sync SECONDS] [--stats FILE]\n"
+            "       terminal --db FILE --provision KIOSK_ID --listen PORT [--timeout S]\n"
+            "       terminal --db FILE --revoke KIOSK_ID\n");
 }
 
 int main(int argc, char **argv) {
@@ -1097,6 +1616,8 @@ int main(int argc, char **argv) {
     const char *stats_path = NULL;
     int port = 0;
     int trusted = 0;
+    uint32_t provision_id = 0, revoke_id = 0;
+    double timeout_s = 60;
     double time_sync_s = 0;
     int i;
     int rc = 0;
@@ -1144,6 +1665,15 @@ int main(int argc, char **argv) {
             bad = !(time_sync_s > 0);
         } else if (strcmp(a, "--stats") == 0) {
             stats_path = v;
+        } else if (strcmp(a, "--provision") == 0) {
+            provision_id = (uint32_t)strtoul(v, NULL, 0);
+            bad = provision_id == 0;
+        } else if (strcmp(a, "--revoke") == 0) {
+            revoke_id = (uint32_t)strtoul(v, NULL, 0);
+            bad = revoke_id == 0;
+        } else if (strcmp(a, "--timeout") == 0) {
+            timeout_s = atof(v);
+            bad = !(timeout_s > 0);
         } else {
             bad = 1;
         }
@@ -1153,11 +1683,26 @@ int main(int argc, char **argv) {
         free(t);
         return 2;
     }
-    if (port != 0 && !trusted) {
-        fprintf(stderr, "terminal: --listen sends records unsealed; add --trusted-link to "
-                        "accept that on a link you trust\n");
+    if ((provision_id != 0 && port == 0) || (provision_id != 0 && revoke_id != 0)) {
+        usage();
         free(t);
         return 2;
+    }
+    t->trusted = trusted;
+    if (trusted) {
+        fprintf(stderr, "terminal: --trusted-link: unsealed frames are accepted too\n");
+    }
+    if (provision_id != 0 || revoke_id != 0) {
+        if (db_open(&t->db, db_path) != 0) {
+            rc = 1;
+        } else if (provision_id != 0) {
+            rc = provision(t, provision_id, port, timeout_s) == 0 ? 0 : 1;
+        } else {
+            rc = revoke(t, revoke_id) == 0 ? 0 : 1;
+        }
+        db_close(&t->db);
+        free(t);
+        return rc;
     }
     if (script_path != NULL) {
         char err[512];
