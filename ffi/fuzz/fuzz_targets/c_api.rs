@@ -146,7 +146,7 @@ fuzz_target!(|data: &[u8]| {
         2 => {
             let mut d = std::ptr::null_mut();
             assert_eq!(unsafe { tcm_frame_decoder_new(&mut d) }, tcm_status::Ok);
-            let mut payload = [0u8; 300];
+            let mut payload = vec![0u8; TCM_FRAME_DECODER_CAPACITY];
             let chunk = input.first().map_or(1, |b| (*b as usize % 17) + 1);
             for piece in input.chunks(chunk) {
                 let mut p = piece;
@@ -165,7 +165,28 @@ fuzz_target!(|data: &[u8]| {
                         )
                     };
                     ok(s);
-                    assert!(used <= p.len() && plen <= cap);
+                    assert!(used <= p.len());
+                    if s == tcm_status::BufferTooSmall {
+                        // The decoder keeps the frame and delivers it next, whole.
+                        let needed = plen;
+                        assert!(needed > cap && needed <= payload.len());
+                        let mut again = 0usize;
+                        let s = unsafe {
+                            tcm_frame_decoder_feed(
+                                d,
+                                std::ptr::null(),
+                                0,
+                                &mut again,
+                                payload.as_mut_ptr(),
+                                payload.len(),
+                                &mut plen,
+                            )
+                        };
+                        assert_eq!(s, tcm_status::Ok);
+                        assert_eq!(plen, needed);
+                    } else {
+                        assert!(plen <= cap);
+                    }
                     if used == 0 {
                         break;
                     }
