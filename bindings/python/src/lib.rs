@@ -3,7 +3,8 @@
 //! A thin translation of `tcmcare-core`: record classes over core records, the JSON view
 //! of `tcmcare_core::json` for dicts and keyword constructors, the wire codec and frames,
 //! constitution scoring, the KPI coverage report and the numeric view of vital signs for
-//! FHIR export. No domain rule lives here; exceptions are the classes of
+//! FHIR export, sealed links (device keys, provisioning, sealed receiving and sending).
+//! No domain rule lives here; exceptions are the classes of
 //! `tcmcare/errors.py`, raised with the field and code core reports.
 
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ mod errors;
 mod pyobjs;
 mod records;
 mod report;
+mod seal;
 mod sync;
 mod wire;
 
@@ -33,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     wire::register(m)?;
     assess::register(m)?;
     report::register(m)?;
+    seal::register(m)?;
     sync::register(m)?;
     Ok(())
 }

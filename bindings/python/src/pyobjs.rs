@@ -31,6 +31,8 @@ cached!(
 cached!(utc_from_unix, "tcmcare.types", "_utc_from_unix");
 cached!(commit_record_type, "tcmcare.types", "CommitRecord");
 cached!(receiver_reply_type, "tcmcare.types", "ReceiverReply");
+cached!(frame_counter_type, "tcmcare.types", "FrameCounter");
+cached!(seal_header_type, "tcmcare.types", "SealHeader");
 cached!(date_type, "datetime", "date");
 cached!(datetime_type, "datetime", "datetime");
 

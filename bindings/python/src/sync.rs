@@ -1,9 +1,11 @@
 //! Store-and-forward sync: `Receiver` and `Outbox` over core's sans-IO state machines.
 //!
 //! Core does the protocol (watermarks, acks, nacks, retransmission, placing clockless
-//! records); this module plugs Python objects in as the receiver's store and the outbox's
-//! storage (`tcmcare.store.SQLiteStore`, `tcmcare.store.SQLiteOutboxStorage`, or the
-//! integrator's own), splits byte streams into frames and translates events.
+//! records) and the sealing (keys, counters, replay protection); this module plugs Python
+//! objects in as the receiver's store and key store and the outbox's storage and seal
+//! store (`tcmcare.store.SQLiteStore`, `tcmcare.store.SQLiteOutboxStorage`, or the
+//! integrator's own), splits byte streams into frames and translates events. A receiver
+//! with keys is core's `SealedReceiver`, an outbox with a seal store its `SealedSender`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,16 +15,24 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use tcmcare_core::ids::{DeviceId, Epoch};
 use tcmcare_core::json::validation_code;
+use tcmcare_core::seal::{
+    is_sealed, FrameCounter, KeyId, OpenError, SealError, Sealer, SealerError, DEFAULT_LEASE_BLOCK,
+    MAX_SEALED_REKEY_LEN, MAX_SEAL_OVERHEAD,
+};
 use tcmcare_core::sync::{
-    AppendError, EntryBounds, NackReason, Outbox, OutboxError, OutboxMeta, OutboxStorage, Receiver,
-    ReceiverEvent, ReceiverStore, RecordStatus, RecordToCommit, SchemaRange, Sender, SenderConfig,
+    AppendError, EntryBounds, LinkSecurity, NackReason, Outbox, OutboxError, OutboxMeta,
+    OutboxStorage, Receiver, ReceiverError, ReceiverEvent, ReceiverStore, RecordStatus,
+    RecordToCommit, SchemaRange, SealedReceiver, SealedReceiverEvent, SealedReceiverStore,
+    SealedReplyError, SealedSender, SealedSenderError, SealedSenderEvent, Sender, SenderConfig,
     SenderError, SenderEvent, StopReason, StoreError, DEFAULT_INITIAL_RTO_MS, DEFAULT_MAX_RTO_MS,
-    DEFAULT_MTU, DEFAULT_WINDOW, MAX_CONTROL_MESSAGE_LEN,
+    DEFAULT_MTU, DEFAULT_WINDOW, MAX_CONTROL_MESSAGE_LEN, MAX_SEALED_CONTROL_LEN, MIN_MTU,
+    MIN_SEALED_MTU,
 };
 use tcmcare_core::wire::{decode_frame, encode_frame, max_frame_len, FrameError, FRAME_DELIMITER};
 
 use crate::errors;
 use crate::pyobjs;
+use crate::seal::{self, PyKeyStore, PySealStore};
 
 /// Largest frame a sync endpoint buffers before the delimiter (a batch under any sensible
 /// MTU); longer input is dropped up to the next delimiter and reported as a frame error.
@@ -125,7 +135,8 @@ fn commit_record<'py>(py: Python<'py>, r: &RecordToCommit<'_>) -> PyResult<Bound
     ))
 }
 
-/// A Python object as the receiver's store.
+/// A Python object as the receiver's store (`ReceiverStore`, and `SealedReceiverStore`
+/// for a receiver with keys).
 struct PyReceiverStore {
     obj: Py<PyAny>,
     last_error: Option<PyErr>,
@@ -133,22 +144,57 @@ struct PyReceiverStore {
 
 impl PyReceiverStore {
     fn fail(&mut self, py: Python<'_>, e: PyErr) -> StoreError {
-        let kind = |name: &str| -> bool {
-            py.import("tcmcare.errors")
-                .and_then(|m| m.getattr(name))
-                .map(|cls| e.value(py).is_instance(&cls).unwrap_or(false))
-                .unwrap_or(false)
-        };
-        let err = if kind("StoreFullError") {
-            StoreError::Full
-        } else if kind("StoreConflictError") {
-            StoreError::Conflict
-        } else {
-            StoreError::Unavailable
-        };
+        let kind = errors::store_error_kind(py, &e);
         self.last_error = Some(e);
-        err
+        kind
     }
+
+    /// Calls `method(device, epoch, first_position, records, new_watermark[, counter])`.
+    #[allow(clippy::too_many_arguments)]
+    fn call_commit(
+        &mut self,
+        method: &str,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: Option<FrameCounter>,
+    ) -> Result<(), StoreError> {
+        Python::attach(|py| {
+            let r = records
+                .iter()
+                .map(|r| commit_record(py, r))
+                .collect::<PyResult<Vec<_>>>()
+                .and_then(|list| PyList::new(py, list))
+                .and_then(|list| {
+                    let store = self.obj.bind(py);
+                    match counter {
+                        None => store.call_method1(
+                            method,
+                            (device.0, epoch.0, first_position, list, new_watermark),
+                        ),
+                        Some(c) => store.call_method1(
+                            method,
+                            (
+                                device.0,
+                                epoch.0,
+                                first_position,
+                                list,
+                                new_watermark,
+                                frame_counter(py, c)?,
+                            ),
+                        ),
+                    }
+                });
+            r.map(|_| ()).map_err(|e| self.fail(py, e))
+        })
+    }
+}
+
+/// A `tcmcare.types.FrameCounter`.
+fn frame_counter<'py>(py: Python<'py>, c: FrameCounter) -> PyResult<Bound<'py, PyAny>> {
+    pyobjs::frame_counter_type(py)?.call1((c.key_id.0, c.counter))
 }
 
 impl ReceiverStore for PyReceiverStore {
@@ -171,20 +217,68 @@ impl ReceiverStore for PyReceiverStore {
         records: &[RecordToCommit<'_>],
         new_watermark: u32,
     ) -> Result<(), StoreError> {
+        self.call_commit(
+            "commit",
+            device,
+            epoch,
+            first_position,
+            records,
+            new_watermark,
+            None,
+        )
+    }
+}
+
+impl SealedReceiverStore for PyReceiverStore {
+    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
         Python::attach(|py| {
-            let r = records
-                .iter()
-                .map(|r| commit_record(py, r))
-                .collect::<PyResult<Vec<_>>>()
-                .and_then(|list| PyList::new(py, list))
-                .and_then(|list| {
-                    self.obj.bind(py).call_method1(
-                        "commit",
-                        (device.0, epoch.0, first_position, list, new_watermark),
-                    )
-                });
+            let r = self
+                .obj
+                .bind(py)
+                .call_method1("last_counter", (device.0, epoch.0))
+                .and_then(|v| v.extract::<(u32, u32)>());
+            r.map(|(key_id, counter)| FrameCounter {
+                key_id: KeyId(key_id),
+                counter,
+            })
+            .map_err(|e| self.fail(py, e))
+        })
+    }
+
+    fn note_counter(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        Python::attach(|py| {
+            let r = frame_counter(py, counter).and_then(|c| {
+                self.obj
+                    .bind(py)
+                    .call_method1("note_counter", (device.0, epoch.0, c))
+            });
             r.map(|_| ()).map_err(|e| self.fail(py, e))
         })
+    }
+
+    fn commit_sealed(
+        &mut self,
+        device: DeviceId,
+        epoch: Epoch,
+        first_position: u32,
+        records: &[RecordToCommit<'_>],
+        new_watermark: u32,
+        counter: FrameCounter,
+    ) -> Result<(), StoreError> {
+        self.call_commit(
+            "commit_sealed",
+            device,
+            epoch,
+            first_position,
+            records,
+            new_watermark,
+            Some(counter),
+        )
     }
 }
 
@@ -272,14 +366,7 @@ fn receiver_event<'py>(
         ReceiverEvent::NotIntroduced => ("not_introduced", PyDict::new(py)),
         ReceiverEvent::StoreFailed(s) => {
             let d = PyDict::new(py);
-            d.set_item(
-                "error",
-                match s {
-                    StoreError::Unavailable => "unavailable",
-                    StoreError::Full => "full",
-                    StoreError::Conflict => "conflict",
-                },
-            )?;
+            d.set_item("error", errors::store_error_name(s))?;
             ("store_failed", d)
         }
         ReceiverEvent::Malformed => ("malformed", PyDict::new(py)),
@@ -305,39 +392,123 @@ fn utc_now(now_utc: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
     }
 }
 
-/// The receiving end of the sync protocol, committing into a store.
+/// The link security of a receiver with keys, by its Python name.
+fn link_security(name: Option<&str>) -> PyResult<LinkSecurity> {
+    match name {
+        None | Some("sealed") => Ok(LinkSecurity::Sealed),
+        Some("trusted_unsealed") => Ok(LinkSecurity::TrustedUnsealed),
+        Some(_) => Err(pyo3::exceptions::PyValueError::new_err(
+            "security must be \"sealed\" or \"trusted_unsealed\"",
+        )),
+    }
+}
+
+/// The receiver inside: plain (no keys: a trusted link) or sealed.
+enum ReceiverKind {
+    Plain(Receiver<PyReceiverStore>),
+    Sealed(Box<SealedReceiver<PyReceiverStore, PyKeyStore>>),
+}
+
+/// The exception for a sealed reply (time sync, key rotation) that could not be made;
+/// `store_error` is what the key store raised, if it failed.
+fn reply_error(py: Python<'_>, e: SealedReplyError, store_error: Option<PyErr>) -> PyErr {
+    match e {
+        SealedReplyError::NoSession => errors::seal(
+            py,
+            "no_session",
+            "no device has said hello (sealed): there is nobody to seal a message for",
+        ),
+        SealedReplyError::OutputTooSmall { needed } => pyo3::exceptions::PyRuntimeError::new_err(
+            format!("internal: output buffer too small ({needed} bytes needed)"),
+        ),
+        SealedReplyError::Key(OpenError::Store(s)) => {
+            store_error.unwrap_or_else(|| seal::rejected_error(py, &OpenError::Store(s), None))
+        }
+        SealedReplyError::Key(o) => seal::rejected_error(py, &o, None),
+        SealedReplyError::DownlinkExhausted => errors::seal(
+            py,
+            "downlink_exhausted",
+            "terminal frame counters of this key exhausted: rotate the key",
+        ),
+        SealedReplyError::KeyIdNotNewer => errors::seal(
+            py,
+            "key_id_not_newer",
+            "a key rotation must name a key id greater than the current one",
+        ),
+    }
+}
+
+/// The receiving end of the sync protocol, committing into a store; with keys, over
+/// sealed frames.
 #[pyclass(module = "tcmcare", name = "Receiver")]
 pub struct PyReceiver {
-    inner: Receiver<PyReceiverStore>,
+    inner: ReceiverKind,
     frames: FrameSplitter,
 }
 
 impl PyReceiver {
+    fn store_ref(&self) -> &PyReceiverStore {
+        match &self.inner {
+            ReceiverKind::Plain(r) => r.store(),
+            ReceiverKind::Sealed(r) => r.store(),
+        }
+    }
+
     fn reply<'py>(
         &mut self,
         py: Python<'py>,
         payload: &[u8],
         now: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
-        self.inner.store_mut().last_error = None;
-        let res = self
-            .inner
-            .handle(now, payload, &mut out)
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        let (event, d) = receiver_event(py, &res.event)?;
-        let reply = out.get(..res.reply_len).unwrap_or(&[]);
-        pyobjs::receiver_reply_type(py)?.call1((PyBytes::new(py, reply), event, d))
+        let internal = |e: ReceiverError| pyo3::exceptions::PyRuntimeError::new_err(e.to_string());
+        let (reply, event, d) = match &mut self.inner {
+            ReceiverKind::Plain(r) => {
+                let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
+                r.store_mut().last_error = None;
+                let res = r.handle(now, payload, &mut out).map_err(internal)?;
+                let (event, d) = receiver_event(py, &res.event)?;
+                let reply = PyBytes::new(py, out.get(..res.reply_len).unwrap_or(&[]));
+                (reply, event, d)
+            }
+            ReceiverKind::Sealed(r) => {
+                let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+                r.store_mut().last_error = None;
+                r.keys_mut().last_error = None;
+                let sealed = is_sealed(payload);
+                let header = seal::peek_header(payload);
+                let mut buf = payload.to_vec();
+                let res = r.handle(now, &mut buf, &mut out);
+                seal::wipe(&mut buf);
+                let res = res.map_err(internal)?;
+                let (event, d) = match &res.event {
+                    SealedReceiverEvent::Sync(e) => receiver_event(py, e)?,
+                    SealedReceiverEvent::Rejected(o) => {
+                        ("rejected", seal::rejection(py, o, header.as_ref())?.1)
+                    }
+                    SealedReceiverEvent::DownlinkExhausted => {
+                        let d = PyDict::new(py);
+                        seal::header_details(&d, header.as_ref())?;
+                        ("downlink_exhausted", d)
+                    }
+                };
+                d.set_item("sealed", sealed)?;
+                let reply = PyBytes::new(py, out.get(..res.reply_len).unwrap_or(&[]));
+                (reply, event, d)
+            }
+        };
+        pyobjs::receiver_reply_type(py)?.call1((reply, event, d))
     }
 }
 
 #[pymethods]
 impl PyReceiver {
     #[new]
-    #[pyo3(signature = (store=None, *, min_schema=1, max_schema=u16::MAX))]
+    #[pyo3(signature = (store=None, *, keys=None, security=None, min_schema=1, max_schema=u16::MAX))]
     fn new(
         py: Python<'_>,
         store: Option<Py<PyAny>>,
+        keys: Option<Bound<'_, PyAny>>,
+        security: Option<&str>,
         min_schema: u16,
         max_schema: u16,
     ) -> PyResult<Self> {
@@ -349,17 +520,42 @@ impl PyReceiver {
                 .call0()?
                 .unbind(),
         };
+        let schemas = SchemaRange {
+            min: min_schema,
+            max: max_schema,
+        };
+        let store = PyReceiverStore {
+            obj,
+            last_error: None,
+        };
+        let inner = match keys {
+            None => {
+                if security.is_some() {
+                    return Err(pyo3::exceptions::PyValueError::new_err(
+                        "security= needs keys=, the terminal's key store \
+                         (e.g. the SQLiteStore itself)",
+                    ));
+                }
+                ReceiverKind::Plain(Receiver::with_schemas(store, schemas))
+            }
+            Some(k) => {
+                let security = link_security(security)?;
+                for m in ["last_counter", "note_counter", "commit_sealed"] {
+                    if !store.obj.bind(py).hasattr(m)? {
+                        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                            "the store of a receiver with keys must implement \
+                             tcmcare.store.SealedReceiverStore: no {m}()"
+                        )));
+                    }
+                }
+                let keys = PyKeyStore::new(&k)?;
+                ReceiverKind::Sealed(Box::new(SealedReceiver::with_schemas(
+                    store, keys, security, schemas,
+                )))
+            }
+        };
         Ok(PyReceiver {
-            inner: Receiver::with_schemas(
-                PyReceiverStore {
-                    obj,
-                    last_error: None,
-                },
-                SchemaRange {
-                    min: min_schema,
-                    max: max_schema,
-                },
-            ),
+            inner,
             frames: FrameSplitter::default(),
         })
     }
@@ -367,22 +563,60 @@ impl PyReceiver {
     /// The store records are committed into.
     #[getter]
     fn store(&self, py: Python<'_>) -> Py<PyAny> {
-        self.inner.store().obj.clone_ref(py)
+        self.store_ref().obj.clone_ref(py)
     }
 
-    /// `(device, epoch)` of the current session, if a hello opened one.
+    /// The key store (None: a receiver without keys, for a trusted link).
+    #[getter]
+    fn keys(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        match &self.inner {
+            ReceiverKind::Plain(_) => None,
+            ReceiverKind::Sealed(r) => Some(r.keys().obj.clone_ref(py)),
+        }
+    }
+
+    /// `"sealed"` or `"trusted_unsealed"` for a receiver with keys; None without.
+    #[getter]
+    fn security(&self) -> Option<&'static str> {
+        match &self.inner {
+            ReceiverKind::Plain(_) => None,
+            ReceiverKind::Sealed(r) => Some(match r.security() {
+                LinkSecurity::Sealed => "sealed",
+                LinkSecurity::TrustedUnsealed => "trusted_unsealed",
+            }),
+        }
+    }
+
+    /// `(device, epoch)` of the current session, if a hello opened one (on a receiver with
+    /// keys: a sealed hello).
     #[getter]
     fn session(&self) -> Option<(u32, u32)> {
-        self.inner.session().map(|(d, e)| (d.0, e.0))
+        match &self.inner {
+            ReceiverKind::Plain(r) => r.session().map(|(d, e)| (d.0, e.0)),
+            ReceiverKind::Sealed(r) => r.session().map(|(d, e, _)| (d.0, e.0)),
+        }
     }
 
-    /// The exception the store raised in the last call, if it failed.
+    /// The key id the current sealed session uses (None: no sealed session).
+    #[getter]
+    fn session_key_id(&self) -> Option<u32> {
+        match &self.inner {
+            ReceiverKind::Plain(_) => None,
+            ReceiverKind::Sealed(r) => r.session().map(|(_, _, k)| k.0),
+        }
+    }
+
+    /// The exception the store (or the key store) raised in the last call, if it failed.
     #[getter]
     fn last_store_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.inner
-            .store()
+        let keys_error = match &self.inner {
+            ReceiverKind::Plain(_) => None,
+            ReceiverKind::Sealed(r) => r.keys().last_error.as_ref(),
+        };
+        self.store_ref()
             .last_error
             .as_ref()
+            .or(keys_error)
             .map(|e| e.value(py).clone().into_any().unbind())
     }
 
@@ -427,22 +661,72 @@ impl PyReceiver {
         Ok(out)
     }
 
-    /// A framed time-sync message carrying `now_utc` (default: the system clock).
+    /// A framed time-sync message carrying `now_utc` (default: the system clock). On a
+    /// receiver with keys it is sealed for the session's device (`NoSessionError` before
+    /// a sealed hello).
     #[pyo3(signature = (*, now_utc=None))]
     fn time_sync<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         now_utc: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let now = utc_now(now_utc)?.ok_or_else(|| {
             pyo3::exceptions::PyValueError::new_err("time_sync needs a valid UTC time")
         })?;
-        let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
-        let n = self
-            .inner
-            .time_sync(now, &mut out)
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        frame_bytes(py, out.get(..n).unwrap_or(&[]))
+        match &mut self.inner {
+            ReceiverKind::Plain(r) => {
+                let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
+                let n = r
+                    .time_sync(now, &mut out)
+                    .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+                frame_bytes(py, out.get(..n).unwrap_or(&[]))
+            }
+            ReceiverKind::Sealed(r) => {
+                let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+                r.keys_mut().last_error = None;
+                match r.time_sync(now, &mut out) {
+                    Ok(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
+                    Err(e) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
+                }
+            }
+        }
+    }
+
+    /// A framed key rotation for `device` (at `epoch`): sealed under its key
+    /// `from_key_id`, it moves the kiosk to `new_key` under the greater `to_key_id`. Add
+    /// the new key to the key store first; resend until `session_key_id` shows the new id.
+    /// The frame holds the new key only encrypted.
+    fn rekey<'py>(
+        &mut self,
+        py: Python<'py>,
+        device: u32,
+        epoch: u32,
+        from_key_id: u32,
+        to_key_id: u32,
+        new_key: &Bound<'py, seal::PyDeviceKey>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let ReceiverKind::Sealed(r) = &mut self.inner else {
+            return Err(errors::seal(
+                py,
+                "not_sealed",
+                "rekey needs a receiver with keys (Receiver(store, keys=...))",
+            ));
+        };
+        let mut out = [0u8; MAX_SEALED_REKEY_LEN];
+        r.keys_mut().last_error = None;
+        let result = match r.rekey(
+            DeviceId(device),
+            Epoch(epoch),
+            KeyId(from_key_id),
+            KeyId(to_key_id),
+            &new_key.get().key,
+            &mut out,
+        ) {
+            Ok(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
+            Err(e) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
+        };
+        seal::wipe(&mut out);
+        result
     }
 }
 
@@ -591,9 +875,10 @@ fn outbox_error(py: Python<'_>, e: OutboxError<PyErr>) -> PyErr {
 fn sender_error(py: Python<'_>, e: SenderError<PyErr>) -> PyErr {
     match e {
         SenderError::Outbox(o) => outbox_error(py, o),
-        SenderError::InvalidConfig => pyo3::exceptions::PyValueError::new_err(
-            "invalid sender settings: mtu >= 64, window >= 1, 1 <= initial_rto_ms <= max_rto_ms",
-        ),
+        SenderError::InvalidConfig => pyo3::exceptions::PyValueError::new_err(format!(
+            "invalid sender settings: mtu >= {MIN_MTU} (sealed: >= {MIN_SEALED_MTU}), \
+             window >= 1, 1 <= initial_rto_ms <= max_rto_ms"
+        )),
         SenderError::EntryExceedsMtu { position, len } => errors::outbox(
             py,
             "entry_exceeds_mtu",
@@ -664,19 +949,106 @@ fn sender_event<'py>(py: Python<'py>, e: &SenderEvent) -> PyResult<Bound<'py, Py
     PyTuple::new(py, [name.into_pyobject(py)?.into_any(), d.into_any()])
 }
 
+/// The exception for a failure to seal (the seal store's own exception for a store
+/// failure).
+fn seal_error(py: Python<'_>, e: SealError<PyErr>) -> PyErr {
+    match e {
+        SealError::Store(err) => err,
+        SealError::CounterExhausted => errors::seal(
+            py,
+            "counter_exhausted",
+            "frame counters exhausted: rotate the key or provision a new epoch",
+        ),
+        SealError::BufferTooSmall { needed } => pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "internal: buffer too small to seal ({needed} bytes needed)"
+        )),
+        SealError::TooLong => {
+            pyo3::exceptions::PyRuntimeError::new_err("internal: payload too long to seal")
+        }
+    }
+}
+
+fn sealed_sender_error(py: Python<'_>, e: SealedSenderError<PyErr, PyErr>) -> PyErr {
+    match e {
+        SealedSenderError::Sender(s) => sender_error(py, s),
+        SealedSenderError::Seal(s) => seal_error(py, s),
+        SealedSenderError::IdentityMismatch => errors::seal(
+            py,
+            "identity_mismatch",
+            "the seal store's device or epoch differs from the outbox's",
+        ),
+    }
+}
+
+fn event_tuple<'py>(
+    py: Python<'py>,
+    name: &str,
+    d: Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, [name.into_pyobject(py)?.into_any(), d.into_any()])
+}
+
+/// The sender inside: plain, or sealing with the kiosk's key.
+enum SenderKind {
+    Plain(Sender<PyOutboxStorage>),
+    Sealed(Box<SealedSender<PyOutboxStorage, PySealStore>>),
+}
+
 /// The sending end of the sync protocol: a persistent outbox of record envelopes and the
 /// sender state machine that streams them and drops what is acknowledged.
 #[pyclass(module = "tcmcare", name = "Outbox")]
 pub struct PyOutbox {
-    sender: Sender<PyOutboxStorage>,
+    sender: SenderKind,
     frames: FrameSplitter,
     max_payload: usize,
+}
+
+impl PyOutbox {
+    /// The sync sender (inside the sealed one).
+    fn plain(&self) -> &Sender<PyOutboxStorage> {
+        match &self.sender {
+            SenderKind::Plain(s) => s,
+            SenderKind::Sealed(s) => s.sender(),
+        }
+    }
+
+    fn handle_payload<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: &[u8],
+        now_ms: u64,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        match &mut self.sender {
+            SenderKind::Plain(s) => {
+                let e = s.handle(now_ms, payload).map_err(|e| sender_error(py, e))?;
+                sender_event(py, &e)
+            }
+            SenderKind::Sealed(s) => {
+                let header = seal::peek_header(payload);
+                let mut buf = payload.to_vec();
+                let r = s.handle(now_ms, &mut buf);
+                seal::wipe(&mut buf);
+                match r.map_err(|e| sealed_sender_error(py, e))? {
+                    SealedSenderEvent::Sync(e) => sender_event(py, &e),
+                    SealedSenderEvent::Rekeyed { key_id } => {
+                        let d = PyDict::new(py);
+                        d.set_item("key_id", key_id.0)?;
+                        event_tuple(py, "rekeyed", d)
+                    }
+                    SealedSenderEvent::Rejected(o) => {
+                        let (_, d) = seal::rejection(py, &o, header.as_ref())?;
+                        event_tuple(py, "rejected", d)
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[pymethods]
 impl PyOutbox {
     #[new]
-    #[pyo3(signature = (storage=None, *, device, epoch, boot=0, clock_valid=true, mtu=DEFAULT_MTU, window=DEFAULT_WINDOW, initial_rto_ms=DEFAULT_INITIAL_RTO_MS, max_rto_ms=DEFAULT_MAX_RTO_MS))]
+    #[pyo3(signature = (storage=None, *, device, epoch, boot=0, clock_valid=true, mtu=DEFAULT_MTU, window=DEFAULT_WINDOW, initial_rto_ms=DEFAULT_INITIAL_RTO_MS, max_rto_ms=DEFAULT_MAX_RTO_MS, seal_store=None, lease_block=DEFAULT_LEASE_BLOCK))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -689,7 +1061,27 @@ impl PyOutbox {
         window: u32,
         initial_rto_ms: u64,
         max_rto_ms: u64,
+        seal_store: Option<Bound<'_, PyAny>>,
+        lease_block: u32,
     ) -> PyResult<Self> {
+        // The sealer first: an unprovisioned kiosk opens nothing.
+        let sealer = match seal_store {
+            None => None,
+            Some(s) => Some(Sealer::resume(PySealStore::new(&s)?, lease_block).map_err(
+                |e| match e {
+                    SealerError::NotProvisioned => errors::seal(
+                        py,
+                        "not_provisioned",
+                        "the seal store holds no key: provision the kiosk first \
+                         (tcmcare.accept_provision)",
+                    ),
+                    SealerError::InvalidLeaseBlock => {
+                        pyo3::exceptions::PyValueError::new_err("lease_block must be 1 or more")
+                    }
+                    SealerError::Store(err) => err,
+                },
+            )?),
+        };
         let obj = match storage {
             Some(s) => s,
             None => py
@@ -706,8 +1098,15 @@ impl PyOutbox {
             initial_rto_ms,
             max_rto_ms,
         };
-        let sender =
-            Sender::new(outbox, config, boot, clock_valid).map_err(|e| sender_error(py, e))?;
+        let sender = match sealer {
+            None => SenderKind::Plain(
+                Sender::new(outbox, config, boot, clock_valid).map_err(|e| sender_error(py, e))?,
+            ),
+            Some(sealer) => SenderKind::Sealed(Box::new(
+                SealedSender::new(outbox, config, boot, clock_valid, sealer)
+                    .map_err(|e| sealed_sender_error(py, e))?,
+            )),
+        };
         Ok(PyOutbox {
             sender,
             frames: FrameSplitter::default(),
@@ -718,55 +1117,73 @@ impl PyOutbox {
     /// The storage the outbox persists in.
     #[getter]
     fn storage(&self, py: Python<'_>) -> Py<PyAny> {
-        self.sender.outbox().storage().obj.clone_ref(py)
+        self.plain().outbox().storage().obj.clone_ref(py)
+    }
+
+    /// The seal store of a sealed outbox (None: a plain one).
+    #[getter]
+    fn seal_store(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        match &self.sender {
+            SenderKind::Plain(_) => None,
+            SenderKind::Sealed(s) => Some(s.sealer().store().object(py)),
+        }
+    }
+
+    /// The id of the key a sealed outbox seals with (None: a plain outbox).
+    #[getter]
+    fn key_id(&self) -> Option<u32> {
+        match &self.sender {
+            SenderKind::Plain(_) => None,
+            SenderKind::Sealed(s) => Some(s.sealer().key_id().0),
+        }
     }
 
     /// The device owning the stream.
     #[getter]
     fn device(&self) -> u32 {
-        self.sender.outbox().device().0
+        self.plain().outbox().device().0
     }
 
     /// The stream's epoch (the stored one when the storage resumed an outbox).
     #[getter]
     fn epoch(&self) -> u32 {
-        self.sender.outbox().epoch().0
+        self.plain().outbox().epoch().0
     }
 
     /// Whether opening started a new stream (new or wiped storage).
     #[getter]
     fn started_new_epoch(&self) -> bool {
-        self.sender.outbox().started_new_epoch()
+        self.plain().outbox().started_new_epoch()
     }
 
     /// The sequence number to put in the next record this device creates.
     #[getter]
     fn next_seq(&self) -> Option<u32> {
-        self.sender.next_seq().map(|s| s.0)
+        self.plain().next_seq().map(|s| s.0)
     }
 
     /// Highest position assigned.
     #[getter]
     fn last_position(&self) -> u32 {
-        self.sender.outbox().last_position()
+        self.plain().outbox().last_position()
     }
 
     /// Every position up to this one is acknowledged.
     #[getter]
     fn acked_through(&self) -> u32 {
-        self.sender.outbox().acked_through()
+        self.plain().outbox().acked_through()
     }
 
     /// Whether the sender is past the hello and streaming records.
     #[getter]
     fn is_streaming(&self) -> bool {
-        self.sender.is_streaming()
+        self.plain().is_streaming()
     }
 
     /// Why sending stopped for good, if it did: `(reason, details)`.
     #[getter]
     fn stopped<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        self.sender
+        self.plain()
             .stopped()
             .map(|r| {
                 let (name, d) = stop_reason(py, &r)?;
@@ -778,16 +1195,19 @@ impl PyOutbox {
     /// When `poll` next has something to do (milliseconds on the caller's clock).
     #[getter]
     fn next_timeout(&self) -> Option<u64> {
-        self.sender.next_timeout()
+        self.plain().next_timeout()
     }
 
     fn __len__(&self) -> usize {
-        self.sender.outbox().len()
+        self.plain().outbox().len()
     }
 
     /// Tells the sender whether the device clock is valid (for its next hello).
     fn set_clock_valid(&mut self, valid: bool) {
-        self.sender.set_clock_valid(valid);
+        match &mut self.sender {
+            SenderKind::Plain(s) => s.set_clock_valid(valid),
+            SenderKind::Sealed(s) => s.set_clock_valid(valid),
+        }
     }
 
     /// Persists a record (object or envelope bytes) and returns its position. A record of
@@ -798,35 +1218,44 @@ impl PyOutbox {
             Ok(r) => r.envelope(py)?,
             Err(_) => record.extract::<PyBackedBytes>()?.to_vec(),
         };
-        self.sender.push(&envelope).map_err(|e| sender_error(py, e))
+        match &mut self.sender {
+            SenderKind::Plain(s) => s.push(&envelope).map_err(|e| sender_error(py, e)),
+            SenderKind::Sealed(s) => s.push(&envelope).map_err(|e| sealed_sender_error(py, e)),
+        }
     }
 
     /// The next frame to send, if one is due at `now_ms` (the caller's monotonic clock in
     /// milliseconds): the hello, a batch, or a resend.
     fn poll<'py>(&mut self, py: Python<'py>, now_ms: u64) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut out = vec![0u8; self.max_payload + tcmcare_core::sync::BATCH_HEAD_RESERVE];
-        match self
-            .sender
-            .poll_transmit(now_ms, &mut out)
-            .map_err(|e| sender_error(py, e))?
-        {
+        let mut out =
+            vec![
+                0u8;
+                self.max_payload + tcmcare_core::sync::BATCH_HEAD_RESERVE + MAX_SEAL_OVERHEAD
+            ];
+        let sent = match &mut self.sender {
+            SenderKind::Plain(s) => s
+                .poll_transmit(now_ms, &mut out)
+                .map_err(|e| sender_error(py, e))?,
+            SenderKind::Sealed(s) => s
+                .poll_transmit(now_ms, &mut out)
+                .map_err(|e| sealed_sender_error(py, e))?,
+        };
+        match sent {
             Some(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Handles one payload from the receiver; returns `(event, details)`.
+    /// Handles one payload from the receiver; returns `(event, details)`. A sealed
+    /// outbox takes only authentic, fresh payloads: others give `("rejected", {"reason":
+    /// ...})`; a key rotation gives `("rekeyed", {"key_id": ...})`.
     fn handle<'py>(
         &mut self,
         py: Python<'py>,
         payload: PyBackedBytes,
         now_ms: u64,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let e = self
-            .sender
-            .handle(now_ms, &payload)
-            .map_err(|e| sender_error(py, e))?;
-        sender_event(py, &e)
+        self.handle_payload(py, &payload, now_ms)
     }
 
     /// Feeds bytes from the receiver (any chunking); returns the `(event, details)` of
@@ -840,11 +1269,7 @@ impl PyOutbox {
         let mut out = Vec::new();
         // Corrupt frames are skipped: the protocol resends.
         for payload in self.frames.feed(&data).into_iter().flatten() {
-            let e = self
-                .sender
-                .handle(now_ms, &payload)
-                .map_err(|e| sender_error(py, e))?;
-            out.push(sender_event(py, &e)?);
+            out.push(self.handle_payload(py, &payload, now_ms)?);
         }
         Ok(out)
     }

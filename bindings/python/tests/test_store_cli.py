@@ -42,7 +42,7 @@ def test_store_dedupes_and_keeps_unknown_kinds(tmp_path: pathlib.Path) -> None:
             "SELECT kind, care_home, resident, time_utc FROM records WHERE device=8 AND epoch=1 AND seq=1"
         ).fetchone()
         assert row == (2, 3101, 1236, None)  # the vitals record with an unknown time
-        assert raw.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("1",)
+        assert raw.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
     with SQLiteStore(db) as again:
         assert len(again) == len(OK_VECTORS) + 1
 

@@ -4,8 +4,10 @@ Read what terminals and kiosks send (:func:`decode`, :func:`decode_frames`,
 :class:`FrameDecoder`), build and check records (one class per kind, validated by the Rust
 core), score the 33-item constitution form (:func:`assess_constitution`), store records
 (:class:`tcmcare.store.SQLiteStore`), receive them over the sync protocol
-(:class:`Receiver`) or send them on (:class:`Outbox`), report the policy KPIs (:func:`coverage_report`) and
-hand records on as FHIR R4 (:func:`to_fhir`, :func:`to_fhir_bundle`).
+(:class:`Receiver`) or send them on (:class:`Outbox`), over sealed links with per-device
+keys (:class:`DeviceKey`, ``Receiver(store, keys=store)``), report the policy KPIs
+(:func:`coverage_report`) and hand records on as FHIR R4 (:func:`to_fhir`,
+:func:`to_fhir_bundle`).
 
 Every rule (validation, scoring, alert thresholds, KPI definitions) lives in the Rust core
 shared with the kiosk firmware and the C library; this package translates.
@@ -22,6 +24,7 @@ from ._native import (
     ConstitutionAssessment,
     ConstitutionRecord,
     Correction,
+    DeviceKey,
     FollowUp,
     FrameDecoder,
     HerbalEvent,
@@ -32,47 +35,78 @@ from ._native import (
     Treatment,
     VitalSigns,
     __version__,
+    accept_provision,
     decode,
     decode_frame,
     decode_frames,
     decode_frames_columnar,
     encode,
     encode_frame,
+    open_sealed,
+    provision_payload,
 )
 from .errors import (
+    BadTagError,
+    CounterExhaustedError,
     CrcError,
     DecodeError,
+    DownlinkExhaustedError,
     FrameError,
     IdConflictError,
     InconsistentError,
+    KeyIdNotNewerError,
     MalformedError,
+    MalformedSealError,
     MissingValueError,
+    NoSessionError,
+    NotProvisionedError,
     OutboxError,
     OutboxFullError,
+    ProvisionError,
     RangeError,
+    RejectedError,
+    ReplayedError,
     ReservedIdError,
+    RevokedError,
     SchemaError,
+    SealError,
     StoreConflictError,
     StoreError,
+    StoreFailedError,
     StoreFullError,
     StoreUnavailableError,
     TooLongError,
     TrailingBytesError,
     TruncatedError,
     UnknownCodeError,
+    UnknownDeviceError,
+    UnknownKeyError,
     UnknownKindError,
+    UnsealedRefusedError,
     ValidationError,
+    WrongEpochError,
 )
 from .fhir import to_fhir, to_fhir_bundle
 from .report import CareHomeCoverage, CoverageReport, IndicatorCoverage, coverage_report
-from .store import OutboxStorage, ReceiverStore, RecordStore, SQLiteOutboxStorage, SQLiteStore
+from .store import (
+    KeyStore,
+    OutboxStorage,
+    ReceiverStore,
+    RecordStore,
+    SealedReceiverStore,
+    SealStore,
+    SQLiteOutboxStorage,
+    SQLiteStore,
+)
 from .types import (
     CommitRecord,
+    FrameCounter,
     GuidanceGiven,
     HerbDose,
     ReceiverReply,
     RecordId,
     ResidentRef,
+    SealHeader,
     UnknownTime,
 )
 
@@ -121,6 +155,16 @@ __all__ = [
     "ReceiverStore",
     "OutboxStorage",
     "SQLiteOutboxStorage",
+    # sealed links
+    "DeviceKey",
+    "provision_payload",
+    "accept_provision",
+    "open_sealed",
+    "FrameCounter",
+    "SealHeader",
+    "KeyStore",
+    "SealedReceiverStore",
+    "SealStore",
     # errors
     "ValidationError",
     "SchemaError",
@@ -144,6 +188,23 @@ __all__ = [
     "StoreConflictError",
     "OutboxError",
     "OutboxFullError",
+    "SealError",
+    "RejectedError",
+    "BadTagError",
+    "UnknownDeviceError",
+    "UnknownKeyError",
+    "RevokedError",
+    "ReplayedError",
+    "WrongEpochError",
+    "MalformedSealError",
+    "UnsealedRefusedError",
+    "StoreFailedError",
+    "DownlinkExhaustedError",
+    "KeyIdNotNewerError",
+    "NoSessionError",
+    "CounterExhaustedError",
+    "NotProvisionedError",
+    "ProvisionError",
 ]
 
 _Number = Union[int, float, Decimal]

@@ -3,6 +3,9 @@
 import datetime
 from typing import (
     Any,
+    ClassVar,
+    Literal,
+    NoReturn,
     Dict,
     FrozenSet,
     Iterable,
@@ -20,6 +23,7 @@ from typing_extensions import Self, disjoint_base
 from .types import (
     ConstitutionGuidance,
     ReceiverReply,
+    SealHeader,
     GuidanceGiven,
     HerbDose,
     RecordId,
@@ -72,6 +76,12 @@ __all__ = [
     "Outbox",
     "frame",
     "MAX_SYNC_FRAME_LEN",
+    "DeviceKey",
+    "provision_payload",
+    "accept_provision",
+    "open_sealed",
+    "DEVICE_KEY_LEN",
+    "SEAL_TAG_LEN",
 ]
 __version__: str
 SCHEMA_VERSION: int
@@ -393,19 +403,60 @@ def superseded(items: Iterable[Union[Record, bytes]]) -> Tuple[RecordId, ...]: .
 _UtcLike = Union[int, datetime.datetime, None]
 
 @final
-class Receiver:
-    """The receiving end of the sync protocol, committing into a store."""
+class DeviceKey:
+    """A 256-bit key shared by one kiosk and its terminal: redacted ``repr``/``str``, not
+    picklable nor copyable, zeroized when freed; :meth:`expose` is the only way out."""
 
-    def __new__(cls, store: Optional[Any] = None, *, min_schema: int = 1, max_schema: int = ...) -> Receiver: ...
+    def __new__(cls, key: Union[bytes, bytearray]) -> DeviceKey: ...
+    @staticmethod
+    def generate() -> DeviceKey: ...
+    def expose(self) -> bytes: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __reduce__(self) -> NoReturn: ...
+
+DEVICE_KEY_LEN: int
+SEAL_TAG_LEN: int
+
+def provision_payload(device: int, epoch: int, key_id: int, key: DeviceKey) -> bytes: ...
+def accept_provision(seal_store: Any, payload: _Bytes, *, provisioning_mode: bool) -> Tuple[int, int, int]: ...
+def open_sealed(
+    payload: _Bytes, key: DeviceKey, *, direction: Literal["uplink", "downlink"] = "uplink"
+) -> Tuple[SealHeader, bytes]: ...
+
+_Security = Literal["sealed", "trusted_unsealed"]
+
+@final
+class Receiver:
+    """The receiving end of the sync protocol, committing into a store; with keys, over
+    sealed frames."""
+
+    def __new__(
+        cls,
+        store: Optional[Any] = None,
+        *,
+        keys: Optional[Any] = None,
+        security: Optional[_Security] = None,
+        min_schema: int = 1,
+        max_schema: int = ...,
+    ) -> Receiver: ...
     @property
     def store(self) -> Any: ...
     @property
+    def keys(self) -> Optional[Any]: ...
+    @property
+    def security(self) -> Optional[_Security]: ...
+    @property
     def session(self) -> Optional[Tuple[int, int]]: ...
+    @property
+    def session_key_id(self) -> Optional[int]: ...
     @property
     def last_store_error(self) -> Optional[BaseException]: ...
     def handle(self, payload: _Bytes, *, now_utc: _UtcLike = None) -> ReceiverReply: ...
     def receive(self, data: _Bytes, *, now_utc: _UtcLike = None) -> List[ReceiverReply]: ...
     def time_sync(self, *, now_utc: _UtcLike = None) -> bytes: ...
+    def rekey(self, device: int, epoch: int, from_key_id: int, to_key_id: int, new_key: DeviceKey) -> bytes: ...
 
 @final
 class Outbox:
@@ -423,9 +474,15 @@ class Outbox:
         window: int = ...,
         initial_rto_ms: int = ...,
         max_rto_ms: int = ...,
+        seal_store: Optional[Any] = None,
+        lease_block: int = ...,
     ) -> Outbox: ...
     @property
     def storage(self) -> Any: ...
+    @property
+    def seal_store(self) -> Optional[Any]: ...
+    @property
+    def key_id(self) -> Optional[int]: ...
     @property
     def device(self) -> int: ...
     @property

@@ -13,11 +13,21 @@ Two families, both :class:`ValueError`:
 
 Decoding well-formed bytes of a record that breaks a rule raises the
 :class:`ValidationError` of that rule.
+
+Sealed links have their own family, :class:`SealError` (an :class:`Exception`, ``.code``
+says why): :class:`RejectedError` and one subclass per reason a sealed payload is refused
+(:class:`BadTagError`, :class:`UnknownDeviceError`, :class:`UnknownKeyError`,
+:class:`RevokedError`, :class:`ReplayedError`, :class:`WrongEpochError`,
+:class:`MalformedSealError`, :class:`UnsealedRefusedError`, :class:`StoreFailedError`),
+and the errors of sealing, key rotation and provisioning. A receiver does not raise them
+for what arrives on the link (it returns a ``"rejected"`` event, see
+:meth:`tcmcare.ReceiverReply.raise_for_rejection`); the calls that do raise them say so.
+No exception text or attribute ever holds key bytes.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Mapping, Optional, Type
 
 from .types import RecordId
 
@@ -44,6 +54,24 @@ __all__ = [
     "StoreConflictError",
     "OutboxError",
     "OutboxFullError",
+    "SealError",
+    "RejectedError",
+    "BadTagError",
+    "UnknownDeviceError",
+    "UnknownKeyError",
+    "RevokedError",
+    "ReplayedError",
+    "WrongEpochError",
+    "MalformedSealError",
+    "UnsealedRefusedError",
+    "StoreFailedError",
+    "DownlinkExhaustedError",
+    "KeyIdNotNewerError",
+    "NoSessionError",
+    "CounterExhaustedError",
+    "NotProvisionedError",
+    "ProvisionError",
+    "REJECTION_REASONS",
 ]
 
 
@@ -190,6 +218,275 @@ class OutboxError(Exception):
 class OutboxFullError(OutboxError):
     """The outbox is full: the record was refused and nothing was overwritten. Retry after
     the receiver acknowledges, or decide what to do with the record."""
+
+
+class SealError(Exception):
+    """Something about a sealed link failed; ``code`` says what (the reason of a rejection,
+    ``"key_id_not_newer"``, ``"no_session"``, ``"downlink_exhausted"``,
+    ``"counter_exhausted"``, ``"not_provisioned"``, ``"identity_mismatch"``,
+    ``"corrupt_state"``, ``"not_sealed"``, ``"malformed"``...)."""
+
+    code: str
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RejectedError(SealError):
+    """A sealed payload was refused; nothing of it was used. ``reason`` (also ``code``) is
+    one of :data:`REJECTION_REASONS`; ``device``, ``epoch``, ``key_id`` and ``counter`` are
+    those of the payload's seal header when it could be read (``None`` otherwise). The
+    header is authenticated only for ``"replayed"``: use these for logs, not decisions."""
+
+    reason: str
+    device: Optional[int]
+    epoch: Optional[int]
+    key_id: Optional[int]
+    counter: Optional[int]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        device: Optional[int] = None,
+        epoch: Optional[int] = None,
+        key_id: Optional[int] = None,
+        counter: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, code=reason)
+        self.reason = reason
+        self.device = device
+        self.epoch = epoch
+        self.key_id = key_id
+        self.counter = counter
+
+
+class BadTagError(RejectedError):
+    """The tag does not authenticate header and body: altered on the way, or sealed under
+    another key."""
+
+
+class UnknownDeviceError(RejectedError):
+    """The key store does not know the device (or a kiosk got a frame for another
+    device)."""
+
+
+class UnknownKeyError(RejectedError):
+    """The device has no key with this id (never had, or retired by a rotation), or the
+    key is older than one the device has already used."""
+
+
+class RevokedError(RejectedError):
+    """The device is revoked: every frame of it is refused."""
+
+
+class ReplayedError(RejectedError):
+    """The frame counter is not greater than the last one accepted under the same key: a
+    replayed or old frame. ``last`` is the last accepted counter, ``got`` the frame's."""
+
+    last: int
+    got: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last: int,
+        got: int,
+        device: Optional[int] = None,
+        epoch: Optional[int] = None,
+        key_id: Optional[int] = None,
+        counter: Optional[int] = None,
+    ) -> None:
+        super().__init__(
+            message, reason="replayed", device=device, epoch=epoch, key_id=key_id, counter=counter
+        )
+        self.last = last
+        self.got = got
+
+
+class WrongEpochError(RejectedError):
+    """A kiosk got a frame for another epoch of its own device (``expected`` is the
+    kiosk's, ``got`` the frame's)."""
+
+    expected: int
+    got: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: int,
+        got: int,
+        device: Optional[int] = None,
+        epoch: Optional[int] = None,
+        key_id: Optional[int] = None,
+        counter: Optional[int] = None,
+    ) -> None:
+        super().__init__(
+            message, reason="wrong_epoch", device=device, epoch=epoch, key_id=key_id, counter=counter
+        )
+        self.expected = expected
+        self.got = got
+
+
+class MalformedSealError(RejectedError):
+    """Not a well-formed sealed payload (marker, header, truncated tag, counter 0), or the
+    sealed message names another device or epoch than its seal header."""
+
+
+class UnsealedRefusedError(RejectedError):
+    """A plain payload on a link that requires sealing (see the ``security`` of
+    :class:`tcmcare.Receiver`)."""
+
+
+class StoreFailedError(RejectedError):
+    """The key store (or the replay counters) failed, so the frame was not processed; the
+    sender resends. ``error`` is ``"unavailable"``, ``"full"`` or ``"conflict"``."""
+
+    error: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str,
+        device: Optional[int] = None,
+        epoch: Optional[int] = None,
+        key_id: Optional[int] = None,
+        counter: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, reason="store", device=device, epoch=epoch, key_id=key_id, counter=counter)
+        self.error = error
+
+
+class DownlinkExhaustedError(SealError):
+    """The terminal's reply counters of this device's key are used up: it cannot answer
+    (and does not take frames) until the key is rotated."""
+
+
+class KeyIdNotNewerError(SealError):
+    """A key rotation must name a key id greater than the current one."""
+
+
+class NoSessionError(SealError):
+    """No device has said hello on this receiver: there is nobody to seal a message
+    for."""
+
+
+class CounterExhaustedError(SealError):
+    """The kiosk's 32-bit frame counters of this key and epoch are used up (they never
+    wrap): rotate the key or provision a new epoch."""
+
+
+class NotProvisionedError(SealError):
+    """The seal store holds no key: provision the kiosk first
+    (:func:`tcmcare.accept_provision`)."""
+
+
+class ProvisionError(SealError):
+    """A provisioning payload was refused: ``code`` ``"malformed"`` or
+    ``"not_in_provisioning_mode"``."""
+
+
+REJECTION_REASONS = (
+    "bad_tag",
+    "unknown_device",
+    "unknown_key",
+    "revoked",
+    "replayed",
+    "wrong_epoch",
+    "malformed",
+    "unsealed_refused",
+    "store",
+)
+"""The reasons of a ``"rejected"`` receiver event and of :class:`RejectedError`."""
+
+_REJECTED_CLASSES: Dict[str, Type[RejectedError]] = {
+    "bad_tag": BadTagError,
+    "unknown_device": UnknownDeviceError,
+    "unknown_key": UnknownKeyError,
+    "revoked": RevokedError,
+    "malformed": MalformedSealError,
+    "unsealed_refused": UnsealedRefusedError,
+}
+
+_REJECTED_MESSAGES: Dict[str, str] = {
+    "bad_tag": "sealed frame fails authentication",
+    "unknown_device": "sealed frame from an unknown device",
+    "unknown_key": "sealed frame under an unknown key id",
+    "revoked": "sealed frame from a revoked device",
+    "malformed": "malformed sealed frame",
+    "unsealed_refused": "unsealed frame refused on a sealed link",
+}
+
+_SEAL_CLASSES: Dict[str, Type[SealError]] = {
+    "downlink_exhausted": DownlinkExhaustedError,
+    "key_id_not_newer": KeyIdNotNewerError,
+    "no_session": NoSessionError,
+    "counter_exhausted": CounterExhaustedError,
+    "not_provisioned": NotProvisionedError,
+}
+
+
+def _int_or_none(details: Mapping[str, Any], key: str) -> Optional[int]:
+    v = details.get(key)
+    return None if v is None else int(v)
+
+
+def _rejected_error(reason: str, details: Mapping[str, Any]) -> RejectedError:
+    """The exception of a rejection: ``details`` as in a ``"rejected"`` receiver event."""
+    device = _int_or_none(details, "device")
+    epoch = _int_or_none(details, "epoch")
+    key_id = _int_or_none(details, "key_id")
+    counter = _int_or_none(details, "counter")
+    where = "" if device is None else f" (device {device}, epoch {epoch}, key {key_id})"
+    if reason == "replayed":
+        last, got = int(details["last"]), int(details["got"])
+        return ReplayedError(
+            f"replayed sealed frame: counter {got}, last accepted {last}{where}",
+            last=last,
+            got=got,
+            device=device,
+            epoch=epoch,
+            key_id=key_id,
+            counter=counter,
+        )
+    if reason == "wrong_epoch":
+        expected, got = int(details["expected"]), int(details["got"])
+        return WrongEpochError(
+            f"sealed frame for epoch {got}, this device is at {expected}{where}",
+            expected=expected,
+            got=got,
+            device=device,
+            epoch=epoch,
+            key_id=key_id,
+            counter=counter,
+        )
+    if reason == "store":
+        error = str(details.get("error", "unavailable"))
+        return StoreFailedError(
+            f"key or replay store failed: {error}{where}",
+            error=error,
+            device=device,
+            epoch=epoch,
+            key_id=key_id,
+            counter=counter,
+        )
+    cls = _REJECTED_CLASSES.get(reason, RejectedError)
+    message = _REJECTED_MESSAGES.get(reason, f"sealed frame rejected: {reason}")
+    return cls(message + where, reason=reason, device=device, epoch=epoch, key_id=key_id, counter=counter)
+
+
+def _seal_error(code: str, message: str) -> SealError:
+    cls = _SEAL_CLASSES.get(code, SealError)
+    return cls(message, code=code)
+
+
+def _provision_error(code: str, message: str) -> ProvisionError:
+    return ProvisionError(message, code=code)
 
 
 # Which class each core rule raises. Codes come from tcmcare-core (json::validation_code

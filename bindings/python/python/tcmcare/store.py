@@ -2,17 +2,27 @@
 
 A record store keeps every record's **envelope bytes unchanged** (so records of kinds this
 version does not know are kept and can be forwarded) and deduplicates by record id
-(origin device, epoch, sequence): adding a record twice is harmless. Three protocols:
+(origin device, epoch, sequence): adding a record twice is harmless. The protocols:
 
 - :class:`RecordStore` -- what reports and exports read (``envelopes()``) and what direct
   imports write (``add()``);
 - :class:`ReceiverStore` -- what :class:`tcmcare.Receiver` commits into: per-stream
   watermarks and atomic commits (one transaction for the records and the watermark);
-- :class:`OutboxStorage` -- where :class:`tcmcare.Outbox` persists the records it sends.
+- :class:`SealedReceiverStore` -- a receiver store that also keeps the last accepted frame
+  counter per stream (replay protection across restarts), for a receiver with keys;
+- :class:`KeyStore` -- the terminal's device keys, revocations and reply counter leases;
+- :class:`OutboxStorage` -- where :class:`tcmcare.Outbox` persists the records it sends;
+- :class:`SealStore` -- where a sealed :class:`tcmcare.Outbox` persists its key and
+  counter lease.
 
-:class:`SQLiteStore` implements the first two on Python's :mod:`sqlite3`,
-:class:`SQLiteOutboxStorage` the third. Integrators plug their own database by implementing
-the same methods. The SQLite schema (version 1) is :data:`SCHEMA`.
+:class:`SQLiteStore` implements the record, receiver and key store protocols on Python's
+:mod:`sqlite3` (one object makes a sealed terminal), :class:`SQLiteOutboxStorage` the
+outbox and seal store protocols. Integrators plug their own database by implementing the
+same methods. The SQLite schema (version 2) is :data:`SCHEMA`.
+
+Key bytes are stored in clear (the link is protected, the database file is not): keep the
+database where only the terminal's service can read it. Python cannot wipe the bytes
+objects that pass through it; only :class:`tcmcare.DeviceKey` zeroizes its copy.
 """
 
 from __future__ import annotations
@@ -20,24 +30,29 @@ from __future__ import annotations
 import os
 import sqlite3
 import time as _time
-from typing import Iterator, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
+from typing import Iterator, List, Literal, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
 from . import _native
 from .errors import IdConflictError, StoreConflictError, UnknownKindError
-from .types import CommitRecord, RecordId, UnknownTime
+from .types import CommitRecord, FrameCounter, RecordId, UnknownTime
 
 __all__ = [
     "RecordStore",
     "ReceiverStore",
+    "SealedReceiverStore",
+    "KeyStore",
+    "KeyLookup",
     "OutboxStorage",
+    "SealStore",
     "SQLiteStore",
     "SQLiteOutboxStorage",
     "SCHEMA",
     "STORE_SCHEMA_VERSION",
 ]
 
-STORE_SCHEMA_VERSION = 1
-"""Version of :data:`SCHEMA`; stored in ``meta`` under ``"schema"``."""
+STORE_SCHEMA_VERSION = 2
+"""Version of :data:`SCHEMA`; stored in ``meta`` under ``"schema"``. Version 1 (no key
+and counter tables) is upgraded in place when opened."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -72,6 +87,24 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    device  INTEGER PRIMARY KEY,        -- a kiosk this terminal holds keys of
+    revoked INTEGER NOT NULL DEFAULT 0  -- 1: every frame of the device is refused
+);
+CREATE TABLE IF NOT EXISTS device_keys (
+    device            INTEGER NOT NULL,
+    key_id            INTEGER NOT NULL, -- a rotation moves to a greater id
+    key               BLOB    NOT NULL, -- 32 bytes, in clear: protect the database file
+    downlink_reserved INTEGER NOT NULL DEFAULT 0,  -- terminal->kiosk counters leased so far
+    PRIMARY KEY (device, key_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seal_counters (
+    device  INTEGER NOT NULL,           -- the last kiosk frame accepted of stream
+    epoch   INTEGER NOT NULL,           --   (device, epoch): key id, then counter
+    key_id  INTEGER NOT NULL,
+    counter INTEGER NOT NULL,
+    PRIMARY KEY (device, epoch)
+) WITHOUT ROWID;
 """
 """The SQL of :class:`SQLiteStore`."""
 
@@ -85,6 +118,10 @@ CREATE TABLE IF NOT EXISTS outbox_meta (
 CREATE TABLE IF NOT EXISTS outbox_entries (
     position INTEGER PRIMARY KEY,
     entry    BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seal_state (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    state BLOB NOT NULL                 -- SealState bytes of core; holds the key in clear
 );
 """
 """The SQL of :class:`SQLiteOutboxStorage`."""
@@ -132,6 +169,75 @@ class ReceiverStore(Protocol):
 
 
 @runtime_checkable
+class SealedReceiverStore(ReceiverStore, Protocol):
+    """What a :class:`tcmcare.Receiver` with keys commits into: a :class:`ReceiverStore`
+    that also persists the last accepted frame counter of each stream, so that a restart
+    cannot let a replayed frame in."""
+
+    def last_counter(self, device: int, epoch: int) -> Tuple[int, int]:
+        """The :class:`tcmcare.FrameCounter` (``(key_id, counter)``) persisted for stream
+        ``(device, epoch)``; ``(0, 0)`` for none."""
+        ...
+
+    def note_counter(self, device: int, epoch: int, counter: FrameCounter) -> None:
+        """Raises the stream's last counter to ``counter`` (never lowers it), durably."""
+        ...
+
+    def commit_sealed(
+        self,
+        device: int,
+        epoch: int,
+        first_position: int,
+        records: Sequence[CommitRecord],
+        new_watermark: int,
+        counter: FrameCounter,
+    ) -> None:
+        """Like :meth:`ReceiverStore.commit`, and in the same transaction raises the
+        stream's last counter to ``counter`` (never lowers it): all or nothing."""
+        ...
+
+
+KeyLookup = Union[_native.DeviceKey, Literal["revoked", "unknown_key", "unknown_device"]]
+"""What :meth:`KeyStore.lookup` returns: the key, or why there is none."""
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """The terminal's keys: device -> keys by key id, revocation, and the terminal's own
+    counter lease per key for sealing replies. Raise a :class:`tcmcare.errors.StoreError`
+    subclass to refuse a call. An optional ``key_used(device, key_id)`` is told when a
+    frame under ``key_id`` was accepted, so the store may retire older keys (completing a
+    rotation)."""
+
+    def lookup(self, device: int, key_id: int) -> KeyLookup:
+        """Key ``key_id`` of ``device`` as a :class:`tcmcare.DeviceKey`, or
+        ``"revoked"`` (the device is revoked), ``"unknown_key"`` (the device has no such
+        key) or ``"unknown_device"``."""
+        ...
+
+    def reserve_downlink(self, device: int, key_id: int, count: int) -> Optional[int]:
+        """Reserves ``count`` further terminal -> kiosk counters of ``(device, key_id)``
+        durably (persisted before returning) and returns the first (counters start at 1);
+        ``None`` when the key's 32-bit counter space cannot hold ``count`` more (or there
+        is no such key). Never returns a counter twice."""
+        ...
+
+
+@runtime_checkable
+class SealStore(Protocol):
+    """Where a sealed :class:`tcmcare.Outbox` (a kiosk, or a simulation of one) persists
+    its credentials and counter lease: opaque bytes holding the key in clear.
+    ``store_seal_state`` must be durable and atomic before it returns (after a power cut
+    the old or the new state loads); the newest write wins."""
+
+    def load_seal_state(self) -> Optional[bytes]:
+        """The persisted state, ``None`` when never provisioned (or wiped)."""
+        ...
+
+    def store_seal_state(self, state: bytes) -> None: ...
+
+
+@runtime_checkable
 class OutboxStorage(Protocol):
     """Where :class:`tcmcare.Outbox` persists entries. ``append`` must be durable before it
     returns, must never overwrite, and returns ``False`` when full."""
@@ -171,8 +277,9 @@ def _unix(when: object) -> Optional[int]:
 
 
 class SQLiteStore:
-    """The built-in record store on Python's :mod:`sqlite3` (a :class:`RecordStore` and a
-    :class:`ReceiverStore`).
+    """The built-in record store on Python's :mod:`sqlite3`: a :class:`RecordStore`, a
+    :class:`SealedReceiverStore` and a :class:`KeyStore` (``Receiver(store, keys=store)``
+    makes a sealed terminal with this one object).
 
     ``path`` is a database file (created when missing) or ``":memory:"``.
     """
@@ -186,6 +293,12 @@ class SQLiteStore:
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema', ?)",
                     (str(STORE_SCHEMA_VERSION),),
+                )
+            elif row[0] == "1":
+                # Version 2 only added tables (keys, revocations, replay counters), which
+                # the script above created.
+                self._db.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema'", (str(STORE_SCHEMA_VERSION),)
                 )
             elif row[0] != str(STORE_SCHEMA_VERSION):
                 raise ValueError(
@@ -323,40 +436,168 @@ class SQLiteStore:
         :class:`ReceiverStore`). Raises :class:`tcmcare.errors.StoreConflictError` when the
         batch does not continue the stored watermark."""
         with self._db:
-            current = self.watermark(device, epoch)
-            consistent = (
-                first_position == current + 1
-                and new_watermark == current + len(records)
-                and all(r.position == first_position + i for i, r in enumerate(records))
+            self._commit(device, epoch, first_position, records, new_watermark)
+
+    def _commit(
+        self,
+        device: int,
+        epoch: int,
+        first_position: int,
+        records: Sequence[CommitRecord],
+        new_watermark: int,
+    ) -> None:
+        current = self.watermark(device, epoch)
+        consistent = (
+            first_position == current + 1
+            and new_watermark == current + len(records)
+            and all(r.position == first_position + i for i, r in enumerate(records))
+        )
+        if not consistent:
+            raise StoreConflictError(
+                f"batch {first_position}..{new_watermark} does not continue watermark {current}"
             )
-            if not consistent:
-                raise StoreConflictError(
-                    f"batch {first_position}..{new_watermark} does not continue watermark {current}"
-                )
-            for r in records:
-                conflict = 0
-                if r.id is not None:
-                    existing = self.envelope(r.id)
-                    if existing is not None:
-                        if existing == r.envelope:
-                            continue  # forwarded twice: stored once
-                        conflict = 1
-                self._insert(
-                    r.kind,
-                    r.id,
-                    r.resident,
-                    _unix(r.time),
-                    _unix(r.placed_time),
-                    r.status,
-                    conflict,
-                    r.envelope,
-                    (device, epoch, r.position),
-                )
+        for r in records:
+            conflict = 0
+            if r.id is not None:
+                existing = self.envelope(r.id)
+                if existing is not None:
+                    if existing == r.envelope:
+                        continue  # forwarded twice: stored once
+                    conflict = 1
+            self._insert(
+                r.kind,
+                r.id,
+                r.resident,
+                _unix(r.time),
+                _unix(r.placed_time),
+                r.status,
+                conflict,
+                r.envelope,
+                (device, epoch, r.position),
+            )
+        self._db.execute(
+            "INSERT INTO watermarks (device, epoch, watermark) VALUES (?, ?, ?)"
+            " ON CONFLICT (device, epoch) DO UPDATE SET watermark = excluded.watermark",
+            (device, epoch, new_watermark),
+        )
+
+    # -- SealedReceiverStore -------------------------------------------------------------
+
+    def last_counter(self, device: int, epoch: int) -> FrameCounter:
+        """The last frame counter accepted of stream ``(device, epoch)``
+        (``FrameCounter(0, 0)``: none)."""
+        row = self._db.execute(
+            "SELECT key_id, counter FROM seal_counters WHERE device = ? AND epoch = ?", (device, epoch)
+        ).fetchone()
+        return FrameCounter(0, 0) if row is None else FrameCounter(int(row[0]), int(row[1]))
+
+    def _raise_counter(self, device: int, epoch: int, counter: Tuple[int, int]) -> None:
+        key_id, value = counter
+        self._db.execute(
+            "INSERT INTO seal_counters (device, epoch, key_id, counter) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (device, epoch) DO UPDATE SET key_id = excluded.key_id,"
+            " counter = excluded.counter"
+            " WHERE (excluded.key_id, excluded.counter) > (seal_counters.key_id, seal_counters.counter)",
+            (device, epoch, key_id, value),
+        )
+
+    def note_counter(self, device: int, epoch: int, counter: FrameCounter) -> None:
+        """Raises the stream's last counter to ``counter`` (never lowers it), durably."""
+        with self._db:
+            self._raise_counter(device, epoch, counter)
+
+    def commit_sealed(
+        self,
+        device: int,
+        epoch: int,
+        first_position: int,
+        records: Sequence[CommitRecord],
+        new_watermark: int,
+        counter: FrameCounter,
+    ) -> None:
+        """:meth:`commit` and :meth:`note_counter` in one transaction."""
+        with self._db:
+            self._commit(device, epoch, first_position, records, new_watermark)
+            self._raise_counter(device, epoch, counter)
+
+    # -- KeyStore ------------------------------------------------------------------------
+
+    def add_key(self, device: int, key_id: int, key: "_native.DeviceKey") -> None:
+        """Adds key ``key_id`` of ``device`` (replacing the key of that id, whose reply
+        counters continue). Give every new key of a device a greater id: the kiosk moves
+        only to greater ids. Adding a key does not lift a revocation."""
+        if not isinstance(key, _native.DeviceKey):
+            raise TypeError("add_key takes a tcmcare.DeviceKey")
+        if not (0 < device <= 0xFFFFFFFF and 0 <= key_id <= 0xFFFFFFFF):
+            raise ValueError("device must be 1..2**32-1 and key_id 0..2**32-1")
+        with self._db:
+            self._db.execute("INSERT INTO devices (device) VALUES (?) ON CONFLICT DO NOTHING", (device,))
             self._db.execute(
-                "INSERT INTO watermarks (device, epoch, watermark) VALUES (?, ?, ?)"
-                " ON CONFLICT (device, epoch) DO UPDATE SET watermark = excluded.watermark",
-                (device, epoch, new_watermark),
+                "INSERT INTO device_keys (device, key_id, key) VALUES (?, ?, ?)"
+                " ON CONFLICT (device, key_id) DO UPDATE SET key = excluded.key",
+                (device, key_id, key.expose()),
             )
+
+    def revoke(self, device: int) -> None:
+        """Revokes ``device``: every frame of it is refused from now on (its keys stay, for
+        the record, but are never used again)."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO devices (device, revoked) VALUES (?, 1)"
+                " ON CONFLICT (device) DO UPDATE SET revoked = 1",
+                (device,),
+            )
+
+    def is_revoked(self, device: int) -> bool:
+        """Whether ``device`` is revoked."""
+        row = self._db.execute("SELECT revoked FROM devices WHERE device = ?", (device,)).fetchone()
+        return row is not None and bool(row[0])
+
+    def key_ids(self, device: int) -> List[int]:
+        """The key ids ``device`` has, oldest first."""
+        return [
+            int(k)
+            for (k,) in self._db.execute(
+                "SELECT key_id FROM device_keys WHERE device = ? ORDER BY key_id", (device,)
+            )
+        ]
+
+    def lookup(self, device: int, key_id: int) -> KeyLookup:
+        """See :meth:`KeyStore.lookup`."""
+        row = self._db.execute("SELECT revoked FROM devices WHERE device = ?", (device,)).fetchone()
+        if row is None:
+            return "unknown_device"
+        if row[0]:
+            return "revoked"
+        key = self._db.execute(
+            "SELECT key FROM device_keys WHERE device = ? AND key_id = ?", (device, key_id)
+        ).fetchone()
+        if key is None:
+            return "unknown_key"
+        return _native.DeviceKey(bytes(key[0]))
+
+    def reserve_downlink(self, device: int, key_id: int, count: int) -> Optional[int]:
+        """See :meth:`KeyStore.reserve_downlink`; committed before it returns."""
+        with self._db:
+            row = self._db.execute(
+                "SELECT downlink_reserved FROM device_keys WHERE device = ? AND key_id = ?",
+                (device, key_id),
+            ).fetchone()
+            if row is None or count < 1:
+                return None
+            reserved = int(row[0])
+            if reserved + count > 0xFFFFFFFF:
+                return None
+            self._db.execute(
+                "UPDATE device_keys SET downlink_reserved = ? WHERE device = ? AND key_id = ?",
+                (reserved + count, device, key_id),
+            )
+        return reserved + 1
+
+    def key_used(self, device: int, key_id: int) -> None:
+        """A frame under ``key_id`` was accepted: retires the device's older keys."""
+        with self._db:
+            self._db.execute("DELETE FROM device_keys WHERE device = ? AND key_id < ?", (device, key_id))
 
     # -- housekeeping --------------------------------------------------------------------
 
@@ -383,7 +624,7 @@ class SQLiteStore:
 class SQLiteOutboxStorage:
     """The built-in :class:`OutboxStorage` on :mod:`sqlite3`: every append is committed
     (durable) before it returns; appends beyond ``capacity_bytes`` of entries are refused,
-    never overwriting."""
+    never overwriting. Also a :class:`SealStore`, for a sealed :class:`tcmcare.Outbox`."""
 
     def __init__(
         self, path: Union[str, "os.PathLike[str]"] = ":memory:", *, capacity_bytes: int = 64 * 1024 * 1024
@@ -430,6 +671,23 @@ class SQLiteOutboxStorage:
     def free_bytes(self) -> int:
         (used,) = self._db.execute("SELECT COALESCE(SUM(LENGTH(entry)), 0) FROM outbox_entries").fetchone()
         return max(0, self.capacity_bytes - int(used))
+
+    # -- SealStore -----------------------------------------------------------------------
+
+    def load_seal_state(self) -> Optional[bytes]:
+        """The persisted seal state (see :class:`SealStore`), ``None`` if never
+        provisioned."""
+        row = self._db.execute("SELECT state FROM seal_state WHERE id = 1").fetchone()
+        return None if row is None else bytes(row[0])
+
+    def store_seal_state(self, state: bytes) -> None:
+        """Persists the seal state (committed before it returns)."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO seal_state (id, state) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                (bytes(state),),
+            )
 
     def close(self) -> None:
         """Closes the database."""

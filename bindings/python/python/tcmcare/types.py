@@ -13,6 +13,8 @@ from typing import Any, Dict, FrozenSet, NamedTuple, Optional, Tuple, Union
 __all__ = [
     "CommitRecord",
     "ReceiverReply",
+    "FrameCounter",
+    "SealHeader",
     "RecordId",
     "ResidentRef",
     "UnknownTime",
@@ -114,8 +116,15 @@ class ReceiverReply(NamedTuple):
     event: str
     """``"introduced"``, ``"committed"``, ``"duplicate"``, ``"gap"``, ``"refused"``,
     ``"not_introduced"``, ``"store_failed"``, ``"malformed"``, ``"ignored"`` or (from
-    ``receive``) ``"frame_error"``."""
+    ``receive``) ``"frame_error"``; and on a receiver with keys ``"rejected"`` (the payload
+    was refused and nothing of it used: ``details["reason"]`` is one of
+    :data:`tcmcare.errors.REJECTION_REASONS`) or ``"downlink_exhausted"`` (the terminal's
+    reply counters of the device's key are used up: rotate the key)."""
     details: Dict[str, Any]
+    """The event's data. On a receiver with keys, ``details["sealed"]`` says whether the
+    payload was a sealed one, and a rejection carries the seal header's ``device``,
+    ``epoch``, ``key_id`` and ``counter`` when readable (unauthenticated: for logs), and
+    ``last`` / ``got`` for ``"replayed"``, ``error`` for ``"store"``."""
 
     def frame(self) -> bytes:
         """The reply as a frame ready to write (``b""`` for none)."""
@@ -124,6 +133,43 @@ class ReceiverReply(NamedTuple):
         from . import _native
 
         return _native.frame(self.reply)
+
+    def raise_for_rejection(self) -> None:
+        """Raises the :class:`tcmcare.errors.RejectedError` subclass of a ``"rejected"``
+        event (:class:`~tcmcare.errors.BadTagError`, :class:`~tcmcare.errors.ReplayedError`
+        ...) or :class:`~tcmcare.errors.DownlinkExhaustedError`; does nothing for any other
+        event. For callers that want exceptions rather than events."""
+        from . import errors
+
+        if self.event == "rejected":
+            raise errors._rejected_error(str(self.details.get("reason", "")), self.details)
+        if self.event == "downlink_exhausted":
+            raise errors._seal_error(
+                "downlink_exhausted", "terminal frame counters of this key exhausted: rotate the key"
+            )
+
+
+class FrameCounter(NamedTuple):
+    """Where a kiosk frame stands in its stream's sealing order: frames under a newer key
+    come after every frame under an older one, and within a key the counter orders them
+    (tuple order). A sealed receiver accepts a frame only if it is greater than the last
+    accepted; its store persists the last one (``FrameCounter(0, 0)``: none yet)."""
+
+    key_id: int
+    counter: int
+
+
+class SealHeader(NamedTuple):
+    """The authenticated header of a sealed payload (:func:`tcmcare.open_sealed`)."""
+
+    key_id: int
+    device: int
+    epoch: int
+    counter: int
+    """The frame counter of the direction (1 or more)."""
+    reply_to: int
+    """A terminal reply names the counter of the kiosk frame it answers (0: not a
+    reply)."""
 
 
 def _utc_from_unix(seconds: int) -> datetime.datetime:
