@@ -13,8 +13,8 @@ use tcmcare_core::seal::{
 };
 use tcmcare_core::sync::{
     Ack, LinkSecurity, MemoryStore, Message, Outbox, RamStorage, Receiver, ReceiverEvent,
-    SealedReceiver, SealedReceiverEvent, SealedSender, SealedSenderError, SealedSenderEvent,
-    Sender, SenderConfig, SenderEvent, MAX_SEALED_CONTROL_LEN,
+    SealedReceiver, SealedReceiverEvent, SealedReplyError, SealedSender, SealedSenderError,
+    SealedSenderEvent, Sender, SenderConfig, SenderEvent, MAX_SEALED_CONTROL_LEN,
 };
 use tcmcare_core::wire::{encode_frame, max_frame_len, MAX_ENVELOPE_LEN};
 
@@ -559,6 +559,48 @@ fn plain_frames_need_an_explicitly_trusted_link() {
         .handle(Some(T_BASE), &hello[..n], &mut out2)
         .expect("handled");
     assert_eq!(&out[..o.reply_len], &out2[..o2.reply_len]);
+}
+
+/// On a trusted link a plain hello after a sealed session opens a plain session: the
+/// receiver no longer names the sealed session's key, so it seals nothing for the plain
+/// device (which has no key) under another device's key id.
+#[test]
+fn a_plain_hello_on_a_trusted_link_ends_the_sealed_session() {
+    let mut keys = MemoryKeyStore::new();
+    keys.insert(DeviceId(DEVICE), KeyId(1), key(0x42));
+    let mut t = SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::TrustedUnsealed);
+    let mut k = kiosk();
+    let hello = tx(&mut k, 0).expect("hello");
+    let (ev, _) = rx(&mut t, &hello);
+    assert!(matches!(
+        ev,
+        SealedReceiverEvent::Sync(ReceiverEvent::Introduced { .. })
+    ));
+    assert_eq!(
+        t.session(),
+        Some((DeviceId(DEVICE), Epoch(EPOCH), KeyId(1)))
+    );
+    let outbox = Outbox::open(RamStorage::<4096>::new(), DeviceId(9), Epoch(1)).expect("outbox");
+    let mut plain = Sender::new(outbox, SenderConfig::default(), 1, true).expect("sender");
+    let mut p = [0u8; 64];
+    let n = plain
+        .poll_transmit(0, &mut p)
+        .expect("poll")
+        .expect("hello");
+    let (ev, _) = rx(&mut t, &p[..n]);
+    assert!(matches!(
+        ev,
+        SealedReceiverEvent::Sync(ReceiverEvent::Introduced {
+            device: DeviceId(9),
+            ..
+        })
+    ));
+    assert_eq!(t.session(), None);
+    let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+    assert_eq!(
+        t.time_sync(T_BASE, &mut out),
+        Err(SealedReplyError::NoSession)
+    );
 }
 
 #[test]

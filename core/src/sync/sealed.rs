@@ -437,6 +437,10 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
                 LinkSecurity::Sealed => Self::reject(OpenError::UnsealedRefused),
                 LinkSecurity::TrustedUnsealed => {
                     let o = self.receiver.handle(now_utc, payload, out)?;
+                    if matches!(o.event, ReceiverEvent::Introduced { .. }) {
+                        // A plain session: no key of it to seal replies with.
+                        self.session_key = None;
+                    }
                     Ok(SealedReceiverOutput {
                         reply_len: o.reply_len,
                         event: SealedReceiverEvent::Sync(o.event),
