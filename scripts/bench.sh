@@ -6,7 +6,8 @@
 #   2. builds the Python extension (maturin develop --release into bindings/python/.venv,
 #      which bindings/python/scripts/test.sh creates when it is missing), exports the
 #      canonical records as FHIR R4 JSON with it and runs its decode benchmark;
-#   3. runs the C API decode benchmark (ffi/benches/decode.rs) and the library sizes;
+#   3. runs the C API decode benchmark (ffi/benches/decode.rs), the sealed-frame C
+#      receiver benchmark (ffi/benches/sealed.rs) and the library sizes;
 #   4. builds the kiosk firmware in release if the thumbv7em target is installed, and
 #      reads its flash/RAM from the firmware size report;
 #   5. runs tcmcare-bench, which measures sizes, encode/decode times against Protocol
@@ -98,6 +99,14 @@ if [ -f ffi/benches/decode.rs ]; then
     step "C API decode benchmark (cargo bench -p tcmcare-ffi --bench decode)"
     if cargo bench -p tcmcare-ffi --bench decode -- --warm-up-time 1 --measurement-time 2 \
             > "$tmp/c-bench.txt" 2> "$logs/c-bench.err"; then
+        # Sealed frames through the C receiver (ffi/benches/sealed.rs): its summary line
+        # joins the C section.
+        if cargo bench -p tcmcare-ffi --bench sealed -- --warm-up-time 1 --measurement-time 2 \
+                > "$tmp/c-sealed.txt" 2> "$logs/c-sealed.err"; then
+            grep '^sealed frames through' "$tmp/c-sealed.txt" >> "$tmp/c-bench.txt" || true
+        else
+            warn "sealed C benchmark failed; see $logs/c-sealed.err"
+        fi
         cp "$tmp/c-bench.txt" "$logs/c-bench.txt"
         args+=(--c-bench "$tmp/c-bench.txt")
     else

@@ -33,7 +33,8 @@ fn num(s: &str) -> Option<f64> {
 
 /// The C bench prints
 /// `decode 10,000 vitals frames (ns/frame): rust decode_record_frame 95.1, rust in place 60.2, C API 70.3`
-/// then a ratio line starting `C API / rust`.
+/// then a ratio line starting `C API / rust`; the sealed-frame bench
+/// (`ffi/benches/sealed.rs`) adds a line starting `sealed frames through`.
 pub fn parse_c_bench(text: &str) -> Parsed {
     let mut rates = Vec::new();
     let mut context = Vec::new();
@@ -56,7 +57,7 @@ pub fn parse_c_bench(text: &str) -> Parsed {
                     }
                 }
             }
-        } else if line.starts_with("C API /") {
+        } else if line.starts_with("C API /") || line.starts_with("sealed frames through") {
             context.push(line.to_string());
         }
     }

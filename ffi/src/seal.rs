@@ -616,9 +616,7 @@ pub unsafe extern "C" fn tcm_seal_provision(
             tcmcare_core::seal::DEFAULT_LEASE_BLOCK,
         )
         .map_err(|e| match e {
-            ProvisionError::NotInProvisioningMode => {
-                fail(tcm_status::SealNotInProvisioningMode, e)
-            }
+            ProvisionError::NotInProvisioningMode => fail(tcm_status::SealNotInProvisioningMode, e),
             ProvisionError::Malformed => fail(tcm_status::SealProvisionMalformed, e),
             ProvisionError::InvalidLeaseBlock => fail(tcm_status::InvalidArgument, e),
             ProvisionError::Store(_) => fail(tcm_status::SealStoreFailed, e),
