@@ -1,12 +1,18 @@
 //! The board's command line, read over semihosting (QEMU
-//! `-semihosting-config enable=on,target=native,arg=kiosk,arg=--device,arg=19202,...`):
+//! `-semihosting-config enable=on,target=native,arg=tcmcare-board,arg=--cohort,arg=a,...`):
 //!
-//! - `--device N`: the kiosk's device id (decimal or `0x` hex; default: the cohort's);
+//! - `--provision`: the provisioning button is held at power-up (provisioning mode: the
+//!   kiosk waits for a `Provision` frame on UART0, answers, and exits);
 //! - `--cohort NAME`: which day to play (`a`, `b`; default `morning`, the QEMU test's);
+//!   accepted and unused in provisioning mode;
 //! - `--flash PATH`: mirror the flash (and the world's memory) to the host file `PATH`,
-//!   loaded at boot, so the outbox survives the QEMU process being killed.
+//!   loaded at boot, so the outbox and the seal state survive the QEMU process itself;
+//! - `--device N` (optional, decimal or `0x` hex): a check, not a setting. The device id
+//!   comes from provisioning; a board told another id refuses to run (exit code 5), and
+//!   in provisioning mode refuses a `Provision` for another device.
 //!
-//! Without arguments the board is the QEMU test's kiosk, as before.
+//! Without arguments the board is the QEMU test's kiosk (cohort `morning`), which must
+//! have been provisioned before (in the same QEMU process's RAM or its `--flash` file).
 
 use core::ffi::CStr;
 
@@ -21,8 +27,10 @@ pub const PATH_LEN: usize = 128;
 pub struct BoardArgs {
     /// The day to play.
     pub cohort: &'static Cohort,
-    /// The device id.
-    pub device: u32,
+    /// The device id the board must have been provisioned as, if given.
+    pub device: Option<u32>,
+    /// The provisioning button is held at power-up.
+    pub provision: bool,
     /// The flash image path, NUL-terminated.
     path: [u8; PATH_LEN],
     has_path: bool,
@@ -57,14 +65,14 @@ impl BoardArgs {
     pub fn read() -> Result<Self, ArgsError> {
         let mut out = BoardArgs {
             cohort: &cohort::MORNING_COHORT,
-            device: cohort::MORNING_COHORT.device,
+            device: None,
+            provision: false,
             path: [0; PATH_LEN],
             has_path: false,
         };
         let Ok(args) = semihosting::experimental::env::args::<CMDLINE_LEN>() else {
             return Ok(out);
         };
-        let mut device = None;
         let mut it = &args;
         // The first word is the program (or kernel) name.
         let _ = it.next();
@@ -77,7 +85,8 @@ impl BoardArgs {
                 }
             };
             match arg {
-                "--device" => device = Some(parse_u32(value()?).ok_or(ArgsError::Device)?),
+                "--device" => out.device = Some(parse_u32(value()?).ok_or(ArgsError::Device)?),
+                "--provision" => out.provision = true,
                 "--cohort" => {
                     out.cohort = cohort::by_name(value()?).ok_or(ArgsError::Cohort)?;
                 }
@@ -93,7 +102,6 @@ impl BoardArgs {
                 _ => return Err(ArgsError::Unknown),
             }
         }
-        out.device = device.unwrap_or(out.cohort.device);
         Ok(out)
     }
 

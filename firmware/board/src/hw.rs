@@ -117,6 +117,15 @@ impl Uart0 {
     }
 }
 
+impl Uart0 {
+    /// Waits until the last byte written has left the transmit register (bounded: a
+    /// stuck transmitter is given up after about 10 ms).
+    pub fn flush(&mut self) {
+        let until = now_us() + 10_000;
+        while uart_read(STATE) & STATE_TX_FULL != 0 && now_us() < until {}
+    }
+}
+
 impl UplinkPort for Uart0 {
     fn write_all(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -135,7 +144,7 @@ impl UplinkPort for Uart0 {
     }
 }
 
-/// The emulated NOR flash: 8 pages of 4 KiB at the bottom of PSRAM. QEMU keeps RAM
+/// The emulated NOR flash: 10 pages of 4 KiB at the bottom of PSRAM. QEMU keeps RAM
 /// contents across a system reset, so it behaves like flash across the power cuts the
 /// board simulates. Erase sets 0xFF, writes only clear bits.
 pub struct PsramFlash;
@@ -145,7 +154,7 @@ const FLASH_BASE: usize = 0x2100_0000;
 /// Erase page, bytes.
 pub const FLASH_PAGE: usize = 4096;
 /// Size, bytes.
-pub const FLASH_SIZE: usize = 8 * FLASH_PAGE;
+pub const FLASH_SIZE: usize = 10 * FLASH_PAGE;
 
 /// Errors of [`PsramFlash`]: only misuse (alignment, bounds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]

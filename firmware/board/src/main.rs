@@ -7,9 +7,21 @@
 //! ([`world`]) drives the sensors; when every record is acknowledged the board reports
 //! its peak stack and exits through semihosting.
 //!
-//! The semihosting command line ([`args`]) picks the device id and the day to play, and
-//! can mirror the flash to a host file so the outbox survives the QEMU process itself
+//! The kiosk's identity and key come from provisioning: with the provisioning button
+//! held at power-up (semihosting argument `--provision`) the board waits for a
+//! `Provision` frame on UART0, persists it in its seal store, answers with the
+//! acknowledgement frame of `tcmcare_kiosk::provision` and exits (code 0). A normal boot
+//! resumes the sealer from the seal store and syncs over sealed frames; an unprovisioned
+//! kiosk logs so and exits with code 3.
+//!
+//! The semihosting command line ([`args`]) picks the day to play and can mirror the
+//! flash to a host file so the outbox and the seal state survive the QEMU process itself
 //! being killed (`make demo` does that to one of its two kiosks).
+//!
+//! Exit codes: 0 day done / provisioned, 1 board error (command line, flash, config),
+//! 2 panic, 3 not provisioned, 4 hard fault, 5 identity conflict (`--device` differs
+//! from the provisioned id, or the outbox holds unacknowledged records of another
+//! device or epoch, or a newer epoch).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -22,33 +34,60 @@ use cortex_m_rt::{entry, exception, ExceptionFrame};
 use defmt_semihosting as _;
 
 use static_cell::ConstStaticCell;
-use tcmcare_core::ids::{CareHomeId, DeviceId, Epoch, ResidentNumber};
-use tcmcare_core::sync::{FlashStorage, Outbox, Sender, SenderConfig};
+use tcmcare_core::ids::{CareHomeId, DeviceId, ResidentNumber};
+use tcmcare_core::seal::{Sealer, SealerError, DEFAULT_LEASE_BLOCK};
+use tcmcare_core::sync::{FlashStorage, SealedSender, SenderConfig};
+use tcmcare_core::wire::encode_frame;
 use tcmcare_device_models::scenario::{CALIBRATION_MASS_G, CARE_HOME};
-use tcmcare_device_models::{BleBpMonitor, Hx711, Max30102, Mfrc522, Mlx90614};
+use tcmcare_device_models::{BleBpMonitor, Hx711, Max30102, Mfrc522, Mlx90614, PushButton};
 use tcmcare_kiosk::drivers::bp::{BloodPressureLink, MAX_BP_MEASUREMENT_LEN};
 use tcmcare_kiosk::drivers::hx711::{Gain, Hx711 as Hx711Driver};
 use tcmcare_kiosk::drivers::mfrc522::{CardUid, Mfrc522 as Mfrc522Driver};
 use tcmcare_kiosk::drivers::oximeter::PulseOximeter;
 use tcmcare_kiosk::drivers::scale::Scale;
 use tcmcare_kiosk::drivers::thermometer::BodyThermometer;
-use tcmcare_kiosk::kiosk::{Event, Kiosk, KioskConfig, KioskMemory, Peripherals, UPLINK_MTU};
+use tcmcare_kiosk::kiosk::{
+    Event, Kiosk, KioskConfig, KioskMemory, Peripherals, DOWNLINK_FRAME_LEN, UPLINK_MTU,
+};
+use tcmcare_kiosk::link::FrameReader;
 use tcmcare_kiosk::persist;
+use tcmcare_kiosk::provision::{self, OpenOutboxError, OutboxPlan, ProvisionStatus};
 use tcmcare_kiosk::residents::ResidentTable;
+use tcmcare_kiosk::seal_store::FlashSealStore;
+use tcmcare_kiosk::sensors::UplinkPort;
+use zeroize::Zeroizing;
 
 use args::BoardArgs;
 use hw::{Attached, BoardClock, BoardDelay, HostImage, PsramFlash, Uart0, WorldMemory, FLASH_PAGE};
 use world::{Action, Models, World};
 
-/// Flash layout (pages of 4 KiB): identity counters, outbox meta, outbox queue.
+/// Flash layout (pages of 4 KiB): boot counters, outbox meta, outbox queue, seal state.
 const P: u32 = FLASH_PAGE as u32;
 const COUNTERS: core::ops::Range<u32> = 0..2 * P;
 const OUTBOX_META: core::ops::Range<u32> = 2 * P..4 * P;
 const OUTBOX_QUEUE: core::ops::Range<u32> = 4 * P..8 * P;
+const SEAL: core::ops::Range<u32> = 8 * P..10 * P;
+
+/// Exit code: a board error (command line, flash, configuration).
+const EXIT_ERROR: i32 = 1;
+/// Exit code: a panic.
+const EXIT_PANIC: i32 = 2;
+/// Exit code: the kiosk is not provisioned.
+const EXIT_NOT_PROVISIONED: i32 = 3;
+/// Exit code: a hard fault.
+const EXIT_FAULT: i32 = 4;
+/// Exit code: identity conflict (`--device`, or the outbox belongs to another stream).
+const EXIT_IDENTITY: i32 = 5;
 /// The card table (static RAM; the size report counts it).
 static TABLE: ConstStaticCell<ResidentTable> = ConstStaticCell::new(ResidentTable::unassigned());
 /// The kiosk's PPG window and frame buffers (static RAM).
 static MEMORY: ConstStaticCell<KioskMemory> = ConstStaticCell::new(KioskMemory::new());
+
+/// A welcome is taken if it answers a hello sent at most this long before, ms. Core's
+/// default (3 s) suits a real UART; under QEMU's `-icount shift=5,sleep=off` simulated
+/// time races ahead while the core sleeps in `wfi`, so a round trip of a few host
+/// milliseconds (more through `make demo`'s relay on a loaded host) shows as seconds.
+const QEMU_MAX_HELLO_AGE_MS: u64 = 30_000;
 
 /// Simulated time after which the board gives up, ms.
 const MORNING_TIMEOUT_MS: u64 = 600_000;
@@ -72,7 +111,82 @@ impl BloodPressureLink for BleLink<'_, '_> {
 
 fn fail(what: &str) -> ! {
     defmt::error!("board: {=str}", what);
-    hw::exit(1)
+    hw::exit(EXIT_ERROR)
+}
+
+/// Simulated time after which provisioning mode gives up, ms (a real kiosk waits until
+/// it is switched off; the QEMU board must end).
+const PROVISION_TIMEOUT_MS: u64 = 3_600_000;
+
+/// Provisioning mode (the button was held at power-up): waits for a `Provision` frame on
+/// UART0, has core persist it, answers `[0xA2, status]` framed, and exits with code 0
+/// once provisioned. Frames that are not a `Provision` are ignored; after a refusal it
+/// keeps waiting.
+fn provisioning_mode(
+    mut uart: Uart0,
+    mut store: FlashSealStore<PsramFlash>,
+    expect: Option<u32>,
+) -> ! {
+    defmt::info!("board: provisioning button held at power-up: provisioning mode, waiting for a Provision frame on UART0");
+    let mut reader = FrameReader::<DOWNLINK_FRAME_LEN>::new();
+    // Raw line bytes hold the key (COBS-encoded): wiped when dropped, as the reader's.
+    let mut rx = Zeroizing::new([0u8; 32]);
+    loop {
+        if hw::now_ms() > PROVISION_TIMEOUT_MS {
+            fail("provisioning mode: no Provision frame arrived");
+        }
+        let n = uart.read_available(&mut rx[..]);
+        let mut input = rx.get(..n).unwrap_or(&[]);
+        while let Some(frame) = reader.feed(&mut input) {
+            let payload = match frame {
+                Ok(p) => p,
+                Err(e) => {
+                    defmt::warn!("board: provisioning: bad frame ignored: {}", e);
+                    continue;
+                }
+            };
+            if !provision::is_provision(payload) {
+                defmt::warn!("board: provisioning: frame ignored (not a Provision)");
+                continue;
+            }
+            // What the outbox holds decides whether a new identity is safe.
+            let stored = FlashStorage::new(PsramFlash, OUTBOX_QUEUE, OUTBOX_META)
+                .ok()
+                .and_then(|mut s| provision::stored_stream(&mut s).ok());
+            let status = match stored {
+                None => {
+                    defmt::error!("board: provisioning: the outbox cannot be read");
+                    ProvisionStatus::StoreFailed
+                }
+                Some(stored) => {
+                    let button_held = true; // provisioning mode is entered only so
+                    match provision::provision(
+                        &mut store,
+                        payload,
+                        button_held,
+                        stored,
+                        expect.map(DeviceId),
+                    ) {
+                        Ok(_) => ProvisionStatus::Ok,
+                        Err(s) => s,
+                    }
+                }
+            };
+            let mut f = [0u8; 16];
+            match encode_frame(&provision::ack_payload(status), &mut f) {
+                Ok(m) => uart.write_all(f.get(..m).unwrap_or(&[])),
+                Err(_) => fail("provisioning ack"),
+            }
+            uart.flush();
+            if status == ProvisionStatus::Ok {
+                defmt::info!(
+                    "board: provisioning acknowledged; restart the kiosk without the button"
+                );
+                hw::exit(0);
+            }
+        }
+        cortex_m::asm::wfi();
+    }
 }
 
 #[entry]
@@ -86,49 +200,94 @@ fn main() -> ! {
         Ok(a) => a,
         Err(e) => {
             defmt::error!("board: command line: {}", e);
-            hw::exit(1)
+            hw::exit(EXIT_ERROR)
         }
     };
-    defmt::info!(
-        "board: kiosk {=u32} ({=u32:#x}), cohort {=str}",
-        args.device,
-        args.device,
-        args.cohort.name
-    );
+    defmt::info!("board: cohort {=str}", args.cohort.name);
     if let Some(path) = args.flash_path() {
         match HostImage::attach(path) {
             Ok(Attached::Loaded) => defmt::info!("board: flash image loaded from the host file"),
             Ok(Attached::Created) => defmt::info!("board: flash image file created"),
             Err(e) => {
                 defmt::error!("board: flash image file: {}", e);
-                hw::exit(1)
+                hw::exit(EXIT_ERROR)
             }
         }
     }
 
     let mut flash = PsramFlash;
-    let cold = WorldMemory::cold_start_init(&mut flash);
+    let _cold = WorldMemory::cold_start_init(&mut flash);
+    let Ok(seal_store) = FlashSealStore::new(PsramFlash, SEAL) else {
+        fail("seal store layout")
+    };
+    // The provisioning button (a GPIO input), read once at power-up.
+    let button = PushButton::new(args.provision);
+    if provision::button_held(&mut button.pin()) {
+        provisioning_mode(uart, seal_store, args.device);
+    }
+    let sealer = match Sealer::resume(seal_store, DEFAULT_LEASE_BLOCK) {
+        Ok(s) => s,
+        Err(SealerError::NotProvisioned) => {
+            defmt::error!("not provisioned: hold the provisioning button at power-up");
+            hw::exit(EXIT_NOT_PROVISIONED)
+        }
+        Err(e) => {
+            defmt::error!("board: seal store: {}", e);
+            hw::exit(EXIT_ERROR)
+        }
+    };
+    let (device, epoch) = (sealer.device(), sealer.epoch());
+    defmt::info!(
+        "board: kiosk {=u32} ({=u32:#x}), epoch {=u32}, key id {=u32}, next frame counter {=u64}",
+        device.0,
+        device.0,
+        epoch.0,
+        sealer.key_id().0,
+        sealer.next_counter()
+    );
+    if let Some(d) = args.device.filter(|d| *d != device.0) {
+        defmt::error!(
+            "board: --device {=u32} given, but this kiosk is provisioned as device {=u32}",
+            d,
+            device.0
+        );
+        hw::exit(EXIT_IDENTITY)
+    }
+
     let Ok(id) = persist::next_boot(&mut flash, COUNTERS) else {
-        fail("identity counters")
+        fail("boot counters")
     };
     defmt::info!(
-        "board: boot {=u32} ({=str}), fresh epoch {=u32}",
+        "board: boot {=u32} ({=str})",
         id.boot,
-        if cold {
-            "cold start"
+        if id.boot == 1 {
+            "first boot"
         } else {
             "after power cut"
-        },
-        id.fresh_epoch
+        }
     );
     let Ok(storage) = FlashStorage::new(PsramFlash, OUTBOX_QUEUE, OUTBOX_META) else {
         fail("flash layout")
     };
-    let outbox = match Outbox::open(storage, DeviceId(args.device), Epoch(id.fresh_epoch)) {
+    let (outbox, plan) = match provision::open_outbox(storage, device, epoch) {
         Ok(o) => o,
-        Err(e) => {
+        Err(OpenOutboxError::Pending(s)) => {
+            defmt::error!(
+                "board: the outbox holds {=u32} unacknowledged record(s) of device {=u32} epoch {=u32}, this kiosk is provisioned as device {=u32} epoch {=u32}: provision it as device {=u32} epoch {=u32} to upload them; nothing is dropped, nothing is synced",
+                s.pending, s.device.0, s.epoch.0, device.0, epoch.0, s.device.0, s.epoch.0
+            );
+            hw::exit(EXIT_IDENTITY)
+        }
+        Err(OpenOutboxError::Stale(s)) => {
+            defmt::error!(
+                "board: the outbox already used epoch {=u32} of device {=u32}; provisioned epoch {=u32} is older: provision a newer epoch",
+                s.epoch.0, s.device.0, epoch.0
+            );
+            hw::exit(EXIT_IDENTITY)
+        }
+        Err(OpenOutboxError::Outbox(e)) => {
             defmt::error!("board: outbox: {}", e);
-            hw::exit(1)
+            hw::exit(EXIT_ERROR)
         }
     };
     defmt::info!(
@@ -136,12 +295,20 @@ fn main() -> ! {
         outbox.epoch().0,
         outbox.len()
     );
+    if let OutboxPlan::Restart { previous } = plan {
+        defmt::info!(
+            "board: the outbox of device {=u32} epoch {=u32} was fully acknowledged: new stream",
+            previous.device.0,
+            previous.epoch.0
+        );
+    }
     let cfg = SenderConfig {
         mtu: UPLINK_MTU,
         ..SenderConfig::default()
     };
-    let Ok(sender) = Sender::new(outbox, cfg, id.boot, false) else {
-        fail("sender config")
+    let sender = match SealedSender::new(outbox, cfg, id.boot, false, sealer) {
+        Ok(s) => s,
+        Err(_) => fail("sealed sender config"),
     };
 
     // The card table the terminal provisions, and the kiosk's buffers: statics built by
@@ -213,7 +380,10 @@ fn main() -> ! {
     };
 
     let mut kiosk = Kiosk::new(
-        KioskConfig::default(),
+        KioskConfig {
+            max_hello_age_ms: QEMU_MAX_HELLO_AGE_MS,
+            ..KioskConfig::default()
+        },
         sender,
         id.boot,
         table,
@@ -260,6 +430,10 @@ fn main() -> ! {
             Action::Continue => {}
             Action::PowerCut => hw::power_cut(),
             Action::Done => {
+                defmt::info!(
+                    "board: {=u32} sealed frame(s) rejected",
+                    kiosk.rejected_frames()
+                );
                 let (used, size) = hw::stack_usage();
                 defmt::info!("board: stack peak {=u32} of {=u32} bytes", used, size);
                 hw::exit(0);
@@ -274,7 +448,7 @@ fn main() -> ! {
 #[exception]
 unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
     defmt::error!("board: hard fault at pc {=u32:#x}", ef.pc());
-    hw::exit(3)
+    hw::exit(EXIT_FAULT)
 }
 
 #[panic_handler]
@@ -283,5 +457,5 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         Some(l) => defmt::error!("board: panic at {=str}:{=u32}", l.file(), l.line()),
         None => defmt::error!("board: panic"),
     }
-    hw::exit(2)
+    hw::exit(EXIT_PANIC)
 }

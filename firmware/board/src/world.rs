@@ -154,12 +154,16 @@ impl World {
         };
         match e {
             Event::UnknownCard => self.finish_visit(now_ms, i, m),
+            // Once the records are stored the resident walks away: whatever happens to
+            // the kiosk now (a power cut, its QEMU process killed), the visit is not
+            // played again.
             Event::VisitStored { .. } if v.faults.power_cut_after_push => {
                 WorldMemory::set(W_NEXT_VISIT, (i + 1) as u32);
                 WorldMemory::set(W_POWER_CUTS, WorldMemory::get(W_POWER_CUTS) + 1);
                 defmt::warn!("world: power cut after visit {=usize} was stored", i);
                 return Action::PowerCut;
             }
+            Event::VisitStored { .. } => WorldMemory::set(W_NEXT_VISIT, (i + 1) as u32),
             Event::Transition {
                 to: State::Idle, ..
             } => self.finish_visit(now_ms, i, m),

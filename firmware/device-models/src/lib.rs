@@ -12,6 +12,7 @@
 //! | [`Mfrc522`] | `SpiDevice` | SPI framing, registers, FIFO, Transceive, timer; ISO 14443-3 cards |
 //! | [`BleBpMonitor`] | (BLE) | a monitor that indicates 0x2A35 bytes after its cuff time |
 //! | [`RamNorFlash`] | `NorFlash` | NOR semantics (erase to 0xFF, writes clear bits), power cut |
+//! | [`PushButton`] | `InputPin` | a button with a pull-up, low while pressed (the provisioning button) |
 //!
 //! Models share state through `RefCell`, so a test (or the board's scripted "world")
 //! can change what the sensor sees while a driver holds the bus handle. Time comes
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod ble_bp;
+mod button;
 pub mod cohort;
 mod hx711;
 mod max30102;
@@ -31,6 +33,7 @@ mod nor_flash;
 pub mod scenario;
 
 pub use ble_bp::{BleBpMonitor, BpReading};
+pub use button::{ButtonPin, PushButton};
 pub use hx711::{Hx711, Hx711Dout, Hx711Sck, COUNTS_PER_GRAM, EMPTY_PLATFORM_COUNTS};
 pub use max30102::{Finger, Max30102, Max30102Bus};
 pub use mfrc522::{Mfrc522, Mfrc522Bus, MAX_UID_LEN};

@@ -14,12 +14,15 @@
 //! signs records: the kiosk's own sensors, and the Bluetooth blood pressure monitor
 //! (`MeasurementSource` differs).
 //!
-//! The uplink runs under every state: core's sans-IO [`Sender`] produces hello and
-//! batches, the kiosk frames them onto the UART and feeds received frames back. Records
-//! are in the outbox (flash) before they are offered; a power cut anywhere loses nothing
-//! that was pushed, and resends after a lost ack are deduplicated by the receiver.
-//! Waiting for the ack is bounded: the kiosk returns to idle and keeps sending in the
-//! background.
+//! The uplink runs under every state: core's sans-IO [`SealedSender`] produces hello and
+//! batches sealed under the kiosk's key (ChaCha20-Poly1305, [`tcmcare_core::seal`]), the
+//! kiosk frames them onto the UART and feeds received frames back; only authentic, fresh
+//! terminal frames reach the sync sender, anything else is counted and logged as
+//! [`Event::Rejected`]. A `Provision` payload arriving here is refused (the kiosk is not
+//! in provisioning mode: [`crate::provision`]). Records are in the outbox (flash) before
+//! they are offered; a power cut anywhere loses nothing that was pushed, and resends after
+//! a lost ack are deduplicated by the receiver. Waiting for the ack is bounded: the kiosk
+//! returns to idle and keeps sending in the background.
 //!
 //! Every transition and outcome is an [`Event`]: logged with defmt on the board, and
 //! queued for [`Kiosk::next_event`] (host tests assert on them).
@@ -29,25 +32,42 @@ use tcmcare_core::ids::{DeviceId, RecordId, ResidentRef};
 use tcmcare_core::record::{
     Body, Header, MeasurementSource, Record, TemperatureSite, ValidationError, VitalSigns,
 };
+use tcmcare_core::seal::{
+    OpenError, SealError, SealStore, MAX_PROVISION_LEN, MAX_SEALED_REKEY_LEN, MAX_SEAL_OVERHEAD,
+};
 use tcmcare_core::sync::{
-    OutboxError, OutboxStorage, Sender, SenderError, SenderEvent, StopReason,
+    OutboxError, OutboxStorage, SealedSender, SealedSenderError, SealedSenderEvent, SenderError,
+    SenderEvent, StopReason, DEFAULT_MAX_HELLO_AGE_MS, MAX_SEALED_CONTROL_LEN, MIN_SEALED_MTU,
 };
 use tcmcare_core::time::{Timestamp, UtcSeconds};
-use tcmcare_core::wire::{encode_frame, FrameDecoder, FrameError, MAX_ENVELOPE_LEN};
+use tcmcare_core::wire::{encode_frame, max_frame_len, FrameError, MAX_ENVELOPE_LEN};
+use zeroize::Zeroizing;
 
 use crate::drivers::bp::MAX_BP_MEASUREMENT_LEN;
+use crate::link::FrameReader;
 use crate::log::{log_info, log_warn};
 use crate::ppg::{self, WINDOW_SAMPLES};
+use crate::provision;
 use crate::residents::ResidentTable;
 use crate::sensors::{
     BloodPressureMonitor, CardReader, Failure, PpgSource, Thermometer, UplinkPort, WeightScale,
 };
 
-/// Largest framed message the kiosk sends (its sender's MTU): a batch of a few vitals
-/// records. Must be at least `SenderConfig::framed_batch_len` of one vitals envelope.
+/// Largest framed message the kiosk sends (its sealed sender's MTU, seal included): a
+/// batch of a few vitals records. Must be at least `SenderConfig::framed_batch_len` of
+/// one vitals envelope plus core's `SEAL_MTU_RESERVE`.
 pub const UPLINK_MTU: usize = 256;
-/// Largest encoded frame the kiosk accepts from the terminal (control messages only).
-pub const DOWNLINK_FRAME_LEN: usize = 64;
+/// Bytes of the buffer a payload is built and sealed in: the sealed sender needs
+/// `MAX_SEAL_OVERHEAD` more than a plain sender's.
+pub const TX_BUF_LEN: usize = UPLINK_MTU + MAX_SEAL_OVERHEAD;
+/// Largest encoded frame the kiosk accepts from the terminal (delimiter excluded):
+/// sealed control messages and key rotations, and a `Provision` (refused here).
+pub const DOWNLINK_FRAME_LEN: usize = 96;
+
+const _: () = assert!(UPLINK_MTU >= MIN_SEALED_MTU);
+const _: () = assert!(max_frame_len(MAX_SEALED_CONTROL_LEN) - 1 <= DOWNLINK_FRAME_LEN);
+const _: () = assert!(max_frame_len(MAX_SEALED_REKEY_LEN) - 1 <= DOWNLINK_FRAME_LEN);
+const _: () = assert!(max_frame_len(MAX_PROVISION_LEN) - 1 <= DOWNLINK_FRAME_LEN);
 /// Events kept for [`Kiosk::next_event`] (a diagnostic ring: the oldest is dropped).
 pub const EVENT_QUEUE_LEN: usize = 16;
 /// Frames sent per poll at most (the rest go on the next poll).
@@ -74,6 +94,9 @@ pub struct KioskConfig {
     /// Longest wait for the acknowledgement of a visit's records before returning to
     /// idle (sending goes on in the background), ms.
     pub ack_wait_ms: u64,
+    /// A welcome is taken only if it answers a hello sent at most this long before, ms
+    /// (it bounds how far a held-back welcome could shift clockless records).
+    pub max_hello_age_ms: u64,
 }
 
 impl Default for KioskConfig {
@@ -87,6 +110,7 @@ impl Default for KioskConfig {
             ppg_window_timeout_ms: 7_000,
             bp_timeout_ms: 60_000,
             ack_wait_ms: 5_000,
+            max_hello_age_ms: DEFAULT_MAX_HELLO_AGE_MS,
         }
     }
 }
@@ -227,8 +251,18 @@ pub enum Event {
     AckTimeout,
     /// The sender stopped for good.
     LinkStopped(StopReason),
-    /// The sender or outbox failed.
+    /// The sender, the outbox or the sealer failed (the reason is logged).
     LinkError,
+    /// A terminal frame was rejected by the seal (altered, forged, replayed, unsealed...):
+    /// nothing of it was used.
+    Rejected(OpenError),
+    /// The terminal rotated the key; the new key is persisted and in use.
+    Rekeyed {
+        /// The new key id.
+        key_id: u32,
+    },
+    /// A `Provision` arrived outside provisioning mode and was refused.
+    ProvisionRefused,
 }
 
 /// The peripherals the kiosk drives; measurement sensors are optional.
@@ -276,7 +310,7 @@ struct StepRun {
 pub struct KioskMemory {
     red: [u32; WINDOW_SAMPLES],
     ir: [u32; WINDOW_SAMPLES],
-    tx: [u8; UPLINK_MTU],
+    tx: [u8; TX_BUF_LEN],
     frame: [u8; UPLINK_MTU],
 }
 
@@ -292,7 +326,7 @@ impl KioskMemory {
         KioskMemory {
             red: [0; WINDOW_SAMPLES],
             ir: [0; WINDOW_SAMPLES],
-            tx: [0; UPLINK_MTU],
+            tx: [0; TX_BUF_LEN],
             frame: [0; UPLINK_MTU],
         }
     }
@@ -300,14 +334,15 @@ impl KioskMemory {
 
 /// The kiosk application. The card table and the buffers are borrowed (firmware keeps
 /// them in statics).
-pub struct Kiosk<'a, S: OutboxStorage> {
+pub struct Kiosk<'a, S: OutboxStorage, K: SealStore> {
     cfg: KioskConfig,
     device: DeviceId,
     boot: u32,
     table: &'a mut ResidentTable,
     mem: &'a mut KioskMemory,
-    sender: Sender<S>,
-    decoder: FrameDecoder<DOWNLINK_FRAME_LEN>,
+    sender: SealedSender<S, K>,
+    decoder: FrameReader<DOWNLINK_FRAME_LEN>,
+    rejected: u32,
     state: State,
     run: StepRun,
     visit: Visit,
@@ -342,6 +377,44 @@ fn sender_error_name<E>(e: &SenderError<E>) -> &'static str {
     }
 }
 
+/// A name for a sealed sender error.
+fn link_error_name<E, KE>(e: &SealedSenderError<E, KE>) -> &'static str {
+    match e {
+        SealedSenderError::Sender(s) => sender_error_name(s),
+        SealedSenderError::Seal(s) => match s {
+            SealError::BufferTooSmall { .. } => "seal buffer too small",
+            SealError::CounterExhausted => {
+                "frame counters exhausted: rotate the key or provision a new epoch"
+            }
+            SealError::TooLong => "payload too long to seal",
+            SealError::Store(_) => "seal store failed",
+        },
+        SealedSenderError::IdentityMismatch => "sealer and outbox identities differ",
+    }
+}
+
+/// A name for the reason a sealed frame was rejected.
+pub fn open_error_name(e: &OpenError) -> &'static str {
+    match e {
+        OpenError::BadTag => "bad tag",
+        OpenError::UnknownDevice => "unknown device",
+        OpenError::UnknownKey => "unknown key",
+        OpenError::Revoked => "revoked",
+        OpenError::Replayed { .. } => "replayed",
+        OpenError::WrongEpoch { .. } => "wrong epoch",
+        OpenError::Malformed => "malformed",
+        OpenError::UnsealedRefused => "unsealed",
+        OpenError::Store(_) => "store failed",
+    }
+}
+
+/// What one received frame did.
+enum Received {
+    Frame(Result<SealedSenderEvent, &'static str>),
+    Bad(FrameError),
+    ProvisionRefused,
+}
+
 /// Drops from `v` the value core rejected; false if nothing can be dropped.
 fn drop_rejected(v: &mut VitalSigns, e: ValidationError) -> bool {
     match e {
@@ -361,19 +434,20 @@ fn drop_rejected(v: &mut VitalSigns, e: ValidationError) -> bool {
     true
 }
 
-impl<'a, S: OutboxStorage> Kiosk<'a, S>
+impl<'a, S: OutboxStorage, K: SealStore> Kiosk<'a, S, K>
 where
     S::Error: core::fmt::Debug,
 {
-    /// A kiosk in its `boot`-th boot sending through `sender`, knowing the cards of
-    /// `table`, working in `mem`.
+    /// A kiosk in its `boot`-th boot sending through the sealed `sender`, knowing the
+    /// cards of `table`, working in `mem`.
     pub fn new(
         cfg: KioskConfig,
-        sender: Sender<S>,
+        mut sender: SealedSender<S, K>,
         boot: u32,
         table: &'a mut ResidentTable,
         mem: &'a mut KioskMemory,
     ) -> Self {
+        sender.set_max_hello_age_ms(cfg.max_hello_age_ms);
         Kiosk {
             cfg,
             device: sender.outbox().device(),
@@ -381,7 +455,8 @@ where
             table,
             mem,
             sender,
-            decoder: FrameDecoder::new(),
+            decoder: FrameReader::new(),
+            rejected: 0,
             state: State::Idle,
             run: StepRun {
                 attempt: 0,
@@ -406,14 +481,20 @@ where
         self.state
     }
 
-    /// The sender (and through it the outbox).
-    pub fn sender(&self) -> &Sender<S> {
+    /// The sealed sender (and through it the outbox and the sealer).
+    pub fn sender(&self) -> &SealedSender<S, K> {
         &self.sender
     }
 
-    /// Gives the sender back (e.g. to reopen its storage after a simulated restart).
-    pub fn into_sender(self) -> Sender<S> {
+    /// Gives the sealed sender back (e.g. to reopen its storage after a simulated
+    /// restart).
+    pub fn into_sender(self) -> SealedSender<S, K> {
         self.sender
+    }
+
+    /// Terminal frames the seal rejected since boot.
+    pub fn rejected_frames(&self) -> u32 {
+        self.rejected
     }
 
     /// The card table (the terminal provisions it).
@@ -435,6 +516,15 @@ where
     fn emit(&mut self, e: Event) {
         match e {
             Event::Transition { from, to } => log_info!("kiosk: {} -> {}", from, to),
+            Event::Rejected(_err) => log_warn!(
+                "kiosk: sealed frame rejected: {=str} ({=u32} rejected since boot)",
+                open_error_name(&_err),
+                self.rejected
+            ),
+            Event::Rekeyed { key_id } => log_info!("kiosk: key rotated: key id {=u32}", key_id),
+            Event::ProvisionRefused => log_warn!(
+                "kiosk: provisioning refused: not in provisioning mode (hold the provisioning button at power-up)"
+            ),
             Event::MeasureFailed { .. }
             | Event::ValueDropped(_)
             | Event::OutboxFull
@@ -785,7 +875,7 @@ where
                         source: vitals.source,
                     });
                 }
-                Err(SenderError::Outbox(OutboxError::Full)) => {
+                Err(SealedSenderError::Sender(SenderError::Outbox(OutboxError::Full))) => {
                     if !self.full_reported {
                         self.full_reported = true;
                         self.emit(Event::OutboxFull);
@@ -793,7 +883,7 @@ where
                     return; // stay in Storing, retry on the next poll
                 }
                 Err(_e) => {
-                    log_warn!("kiosk: push failed: {=str}", sender_error_name(&_e));
+                    log_warn!("kiosk: push failed: {=str}", link_error_name(&_e));
                     self.emit(Event::StoreFailed);
                 }
             }
@@ -811,26 +901,46 @@ where
     }
 
     fn service_link<U: UplinkPort>(&mut self, now_ms: u64, port: &mut U) {
-        let mut rx = [0u8; 32];
+        // Raw line bytes may hold a provisioning key in clear: wiped when dropped.
+        let mut rx = Zeroizing::new([0u8; 32]);
         loop {
-            let n = port.read_available(&mut rx);
+            let n = port.read_available(&mut rx[..]);
             if n == 0 {
                 break;
             }
             let mut input = rx.get(..n).unwrap_or(&[]);
             loop {
-                let handled = match self.decoder.feed(&mut input) {
+                let received = match self.decoder.feed(&mut input) {
                     None => break,
-                    Some(Ok(payload)) => Ok(self.sender.handle(now_ms, payload)),
-                    Some(Err(e)) => Err(e),
+                    Some(Err(e)) => Received::Bad(e),
+                    Some(Ok(payload)) if provision::is_provision(payload) => {
+                        // Not in provisioning mode: core refuses, the payload is wiped.
+                        let _ = provision::refuse_outside_provisioning_mode(payload);
+                        Received::ProvisionRefused
+                    }
+                    Some(Ok(payload)) => Received::Frame(
+                        self.sender
+                            .handle(now_ms, payload)
+                            .map_err(|e| link_error_name(&e)),
+                    ),
                 };
-                match handled {
-                    Ok(Ok(ev)) => self.on_sender_event(now_ms, ev),
-                    Ok(Err(_e)) => {
-                        log_warn!("kiosk: sender: {=str}", sender_error_name(&_e));
+                match received {
+                    Received::Frame(Ok(SealedSenderEvent::Sync(ev))) => {
+                        self.on_sender_event(now_ms, ev)
+                    }
+                    Received::Frame(Ok(SealedSenderEvent::Rekeyed { key_id })) => {
+                        self.emit(Event::Rekeyed { key_id: key_id.0 })
+                    }
+                    Received::Frame(Ok(SealedSenderEvent::Rejected(e))) => {
+                        self.rejected = self.rejected.saturating_add(1);
+                        self.emit(Event::Rejected(e));
+                    }
+                    Received::Frame(Err(_name)) => {
+                        log_warn!("kiosk: sender: {=str}", _name);
                         self.emit(Event::LinkError);
                     }
-                    Err(e) => self.emit(Event::BadFrame(e)),
+                    Received::Bad(e) => self.emit(Event::BadFrame(e)),
+                    Received::ProvisionRefused => self.emit(Event::ProvisionRefused),
                 }
             }
         }
@@ -850,7 +960,7 @@ where
                 }
                 Ok(None) => break,
                 Err(_e) => {
-                    log_warn!("kiosk: sender: {=str}", sender_error_name(&_e));
+                    log_warn!("kiosk: sender: {=str}", link_error_name(&_e));
                     self.emit(Event::LinkError);
                     break;
                 }

@@ -7,10 +7,9 @@
 //! highest boot) wins. When the active page is full the other page is erased and
 //! written, so a power cut at any point leaves at least one page with the last value.
 //!
-//! Every boot takes `(boot + 1, epoch + 1)`: the outbox uses `epoch + 1` only if its
-//! storage is new or wiped, so epochs are unique and increasing but may skip numbers
-//! (reserving one per boot is what makes a power cut between opening the outbox and
-//! saving the epoch harmless).
+//! Every boot takes `(boot + 1, epoch + 1)`. The board uses the boot number only: the
+//! outbox's epoch comes from provisioning ([`crate::provision`]), so `fresh_epoch` is a
+//! kiosk-local count kept for layout compatibility.
 
 use embedded_storage::nor_flash::NorFlash;
 

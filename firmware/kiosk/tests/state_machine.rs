@@ -1,5 +1,6 @@
 //! The kiosk state machine on the host: scripted sensors, a mock serial link to core's
-//! receiver with an in-memory store, and a NOR flash in RAM under the outbox.
+//! sealed receiver with an in-memory store and key store, a NOR flash in RAM under the
+//! outbox and another under the kiosk's seal store (provisioned as the board does).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -8,8 +9,13 @@ use std::rc::Rc;
 
 use tcmcare_core::ids::{CareHomeId, DeviceId, Epoch, ResidentNumber};
 use tcmcare_core::record::{Body, MeasurementSource, Record, ValidationError};
+use tcmcare_core::seal::{
+    DeviceKey, KeyId, MemoryKeyStore, OpenError, Provision, SealHeader, SealStore, Sealer,
+    SealerError, DEFAULT_LEASE_BLOCK,
+};
 use tcmcare_core::sync::{
-    FlashStorage, MemoryStore, Outbox, Receiver, ReceiverEvent, Sender, SenderConfig,
+    FlashStorage, LinkSecurity, MemoryStore, ReceiverEvent, SealedReceiver, SealedReceiverEvent,
+    SealedSender, SenderConfig,
 };
 use tcmcare_core::time::Timestamp;
 use tcmcare_core::wire::{encode_frame, FrameDecoder};
@@ -20,16 +26,22 @@ use tcmcare_kiosk::kiosk::{
     Event, Kiosk, KioskConfig, KioskMemory, Measurement, Peripherals, State, Step, UPLINK_MTU,
 };
 use tcmcare_kiosk::ppg::PpgRejection;
+use tcmcare_kiosk::provision::{self, OpenOutboxError, OutboxPlan, StoredStream};
 use tcmcare_kiosk::residents::ResidentTable;
+use tcmcare_kiosk::seal_store::FlashSealStore;
 use tcmcare_kiosk::sensors::{
     BloodPressureMonitor, CardReader, Failure, PpgSource, Thermometer, UplinkPort, WeightScale,
 };
 
 type Flash = RamNorFlash<{ 8 * PAGE_SIZE }>;
 type Storage = FlashStorage<Flash>;
+type SealFlash = RamNorFlash<{ 2 * PAGE_SIZE }>;
+type Seal = FlashSealStore<SealFlash>;
+type TestKiosk = Kiosk<'static, Storage, Seal>;
 const P: u32 = PAGE_SIZE as u32;
 const DEVICE: DeviceId = DeviceId(0x4B01);
 const UTC: u64 = 1_740_961_800; // 2025-03-03T00:30:00Z
+const KEY: [u8; 32] = [0x7C; 32];
 
 fn card(b: u8) -> CardUid {
     CardUid::new(&[b, 0x11, 0x22, 0x33]).unwrap()
@@ -128,26 +140,44 @@ impl BloodPressureMonitor for Bp {
 // ---------------------------------------------------------------- mock link + terminal
 
 struct Terminal {
-    receiver: Receiver<MemoryStore>,
+    receiver: SealedReceiver<MemoryStore, MemoryKeyStore>,
     decoder: FrameDecoder<2048>,
     to_kiosk: VecDeque<u8>,
     connected: bool,
     drop_acks: u32,
+    /// Flip a byte of this many sealed replies (an attacker on the cable).
+    tamper_replies: u32,
     duplicates: u32,
     commits: u32,
+    /// Kiosk frames the terminal rejected.
+    rejected: u32,
+    /// (key id, counter) of every kiosk frame, in order.
+    counters: Vec<(u32, u32)>,
 }
 
 impl Terminal {
     fn new() -> Rc<RefCell<Terminal>> {
+        let mut keys = MemoryKeyStore::new();
+        keys.insert(DEVICE, KeyId(1), DeviceKey::from_bytes(KEY));
         Rc::new(RefCell::new(Terminal {
-            receiver: Receiver::new(MemoryStore::new()),
+            receiver: SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed),
             decoder: FrameDecoder::new(),
             to_kiosk: VecDeque::new(),
             connected: true,
             drop_acks: 0,
+            tamper_replies: 0,
             duplicates: 0,
             commits: 0,
+            rejected: 0,
+            counters: Vec::new(),
         }))
+    }
+
+    /// Sends a frame to the kiosk as it is.
+    fn inject(&mut self, payload: &[u8]) {
+        let mut f = [0u8; 128];
+        let n = encode_frame(payload, &mut f).unwrap();
+        self.to_kiosk.extend(&f[..n]);
     }
 
     fn records(&self) -> Vec<Record> {
@@ -175,16 +205,25 @@ impl UplinkPort for Link {
         while let Some(r) = t.decoder.feed(&mut input) {
             payloads.push(r.expect("kiosk frames are intact").to_vec());
         }
-        for p in payloads {
-            let mut out = [0u8; 64];
-            let o = t.receiver.handle(Some(UTC), &p, &mut out).unwrap();
-            match o.event {
+        for mut p in payloads {
+            let (h, _) = SealHeader::decode(&p).expect("kiosk frames are sealed");
+            t.counters.push((h.key_id.0, h.counter));
+            let mut out = [0u8; 128];
+            let o = t.receiver.handle(Some(UTC), &mut p, &mut out).unwrap();
+            let ev = match o.event {
+                SealedReceiverEvent::Sync(ev) => ev,
+                _ => {
+                    t.rejected += 1;
+                    continue;
+                }
+            };
+            match ev {
                 ReceiverEvent::Committed { .. } => t.commits += 1,
                 ReceiverEvent::Duplicate { .. } => t.duplicates += 1,
                 _ => {}
             }
             let is_ack = matches!(
-                o.event,
+                ev,
                 ReceiverEvent::Committed { .. } | ReceiverEvent::Duplicate { .. }
             );
             if is_ack && t.drop_acks > 0 {
@@ -192,9 +231,12 @@ impl UplinkPort for Link {
                 continue;
             }
             if o.reply_len > 0 {
-                let mut f = [0u8; 128];
-                let n = encode_frame(&out[..o.reply_len], &mut f).unwrap();
-                t.to_kiosk.extend(&f[..n]);
+                if is_ack && t.tamper_replies > 0 {
+                    t.tamper_replies -= 1;
+                    let last = o.reply_len - 1;
+                    out[last] ^= 0x01; // a bit of the tag
+                }
+                t.inject(&out[..o.reply_len]);
             }
         }
     }
@@ -222,15 +264,47 @@ impl UplinkPort for Link {
 
 type Hw = Peripherals<Reader, Thermo, Ppg, Scale, Bp, Link>;
 
-fn sender(flash: Flash, boot: u32) -> Sender<Storage> {
+fn provision_payload(device: DeviceId, epoch: u32, key_id: u32, key: [u8; 32]) -> Vec<u8> {
+    let p = Provision {
+        device,
+        epoch: Epoch(epoch),
+        key_id: KeyId(key_id),
+        key: DeviceKey::from_bytes(key),
+    };
+    let mut b = [0u8; 64];
+    let n = p.encode(&mut b).unwrap();
+    b[..n].to_vec()
+}
+
+/// A seal store provisioned as the board does in provisioning mode: device 0x4B01,
+/// epoch 1, key 1.
+fn provisioned() -> SealFlash {
+    let store = FlashSealStore::new(SealFlash::new(), 0..2 * P).unwrap();
+    let mut payload = provision_payload(DEVICE, 1, 1, KEY);
+    let (sealer, _) = provision::provision(store, &mut payload, true, None, None).unwrap();
+    sealer.into_store().into_flash()
+}
+
+fn sender(flash: Flash, seal: SealFlash, boot: u32) -> SealedSender<Storage, Seal> {
+    let store = FlashSealStore::new(seal, 0..2 * P).unwrap();
+    let sealer = Sealer::resume(store, DEFAULT_LEASE_BLOCK).unwrap();
     let storage = FlashStorage::new(flash, 4 * P..8 * P, 2 * P..4 * P).unwrap();
-    let outbox = Outbox::open(storage, DEVICE, Epoch(boot)).unwrap();
+    let (outbox, _) = provision::open_outbox(storage, sealer.device(), sealer.epoch()).unwrap();
     let cfg = SenderConfig {
         mtu: UPLINK_MTU,
         initial_rto_ms: 500,
         ..SenderConfig::default()
     };
-    Sender::new(outbox, cfg, boot, false).unwrap()
+    SealedSender::new(outbox, cfg, boot, false, sealer).unwrap()
+}
+
+/// The flash of a kiosk after a power cut: RAM is gone, outbox and seal store stay.
+fn power_cut(k: TestKiosk) -> (Flash, SealFlash) {
+    let (outbox, sealer) = k.into_sender().into_parts();
+    (
+        outbox.into_storage().into_flash(),
+        sealer.into_store().into_flash(),
+    )
 }
 
 fn table() -> ResidentTable {
@@ -240,7 +314,7 @@ fn table() -> ResidentTable {
     t
 }
 
-fn kiosk(flash: Flash, boot: u32) -> Kiosk<'static, Storage> {
+fn kiosk_on(flash: Flash, seal: SealFlash, boot: u32) -> TestKiosk {
     let cfg = KioskConfig {
         bp_timeout_ms: 3_000,
         ..KioskConfig::default()
@@ -248,7 +322,12 @@ fn kiosk(flash: Flash, boot: u32) -> Kiosk<'static, Storage> {
     // Firmware keeps these in statics; a test leaks them.
     let table = Box::leak(Box::new(table()));
     let mem = Box::leak(Box::new(KioskMemory::new()));
-    Kiosk::new(cfg, sender(flash, boot), boot, table, mem)
+    Kiosk::new(cfg, sender(flash, seal, boot), boot, table, mem)
+}
+
+/// A newly provisioned kiosk with an empty outbox.
+fn kiosk(flash: Flash, boot: u32) -> TestKiosk {
+    kiosk_on(flash, provisioned(), boot)
 }
 
 fn good_hw(link: Link) -> Hw {
@@ -273,11 +352,11 @@ fn good_hw(link: Link) -> Hw {
 
 /// Polls every ms from `*now` until `until` holds or `limit_ms` pass; returns events.
 fn run(
-    k: &mut Kiosk<'static, Storage>,
+    k: &mut TestKiosk,
     hw: &mut Hw,
     now: &mut u64,
     limit_ms: u64,
-    until: impl Fn(&Kiosk<'static, Storage>, &[Event]) -> bool,
+    until: impl Fn(&TestKiosk, &[Event]) -> bool,
 ) -> Vec<Event> {
     let mut events = Vec::new();
     let end = *now + limit_ms;
@@ -540,11 +619,16 @@ fn power_loss_between_push_and_ack_loses_nothing() {
         e.iter().any(|e| matches!(e, Event::VisitStored { .. }))
     });
     assert_eq!(k.sender().outbox().len(), 2);
+    // Hellos went unanswered: counters of the first lease were used, never more than it.
+    assert!((2..=65).contains(&k.sender().sealer().next_counter()));
     // Power cut: RAM state is gone, the flash stays.
-    let flash = k.into_sender().into_outbox().into_storage().into_flash();
+    let (flash, seal) = power_cut(k);
     term.borrow_mut().connected = true;
-    let mut k = kiosk(flash, 2);
+    let mut k = kiosk_on(flash, seal, 2);
     assert_eq!(k.sender().outbox().len(), 2);
+    // Counting continues after the persisted lease (counters 1..=64, core's
+    // DEFAULT_LEASE_BLOCK): the rest of the block is skipped, none is reused.
+    assert_eq!(k.sender().sealer().next_counter(), 65);
     let mut now = 0;
     run(&mut k, &mut hw, &mut now, 5_000, |k, _| {
         k.sender().outbox().is_empty()
@@ -576,8 +660,9 @@ fn power_loss_after_a_lost_ack_duplicates_nothing() {
     });
     assert_eq!(term.borrow().records().len(), 2);
     assert_eq!(k.sender().outbox().len(), 2, "the ack was lost");
-    let flash = k.into_sender().into_outbox().into_storage().into_flash();
-    let mut k = kiosk(flash, 2);
+    let before = *term.borrow().counters.last().unwrap();
+    let (flash, seal) = power_cut(k);
+    let mut k = kiosk_on(flash, seal, 2);
     let mut now = 0;
     let ev = run(&mut k, &mut hw, &mut now, 5_000, |k, _| {
         k.sender().outbox().is_empty()
@@ -587,6 +672,17 @@ fn power_loss_after_a_lost_ack_duplicates_nothing() {
         .any(|e| matches!(e, Event::Welcomed { watermark: 2 })
             || matches!(e, Event::Acked { watermark: 2 })));
     assert_eq!(term.borrow().records().len(), 2);
+    // The terminal took every frame after the restart: its counters went on from the
+    // next lease.
+    let t = term.borrow();
+    let after = t
+        .counters
+        .iter()
+        .skip_while(|c| **c != before)
+        .nth(1)
+        .unwrap();
+    assert_eq!(*after, (1, 65));
+    assert_eq!(t.rejected, 0);
 }
 
 #[test]
@@ -641,4 +737,172 @@ fn ack_wait_is_bounded_and_records_stay_queued() {
     let recs = term.borrow().records();
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[1].header.resident.number, ResidentNumber(1002));
+}
+
+// ---------------------------------------------------------------- sealing
+
+#[test]
+fn every_kiosk_frame_is_sealed_under_the_provisioned_key() {
+    let term = Terminal::new();
+    let mut hw = good_hw(Link(term.clone()));
+    let mut k = kiosk(Flash::new(), 1);
+    let mut now = 0;
+    hw.reader.0.push_back(card(1));
+    run(&mut k, &mut hw, &mut now, 30_000, |k, e| {
+        k.state() == State::Idle && e.iter().any(|e| matches!(e, Event::Acked { .. }))
+    });
+    let t = term.borrow();
+    assert_eq!(t.records().len(), 2);
+    assert_eq!(t.rejected, 0);
+    // Key 1, counters 1, 2, 3... in order.
+    let expect: Vec<(u32, u32)> = (1..=t.counters.len() as u32).map(|c| (1, c)).collect();
+    assert_eq!(t.counters, expect);
+}
+
+#[test]
+fn a_tampered_reply_is_rejected_and_the_stream_completes() {
+    let term = Terminal::new();
+    let mut hw = good_hw(Link(term.clone()));
+    let mut k = kiosk(Flash::new(), 1);
+    let mut now = 0;
+    run(&mut k, &mut hw, &mut now, 100, |_, e| {
+        e.iter().any(|e| matches!(e, Event::Welcomed { .. }))
+    });
+    term.borrow_mut().tamper_replies = 1;
+    hw.reader.0.push_back(card(1));
+    let ev = run(&mut k, &mut hw, &mut now, 40_000, |k, e| {
+        k.sender().outbox().is_empty() && e.iter().any(|e| matches!(e, Event::Acked { .. }))
+    });
+    assert!(ev.contains(&Event::Rejected(OpenError::BadTag)));
+    assert_eq!(k.rejected_frames(), 1);
+    // The altered ack changed nothing: the batch was resent and acknowledged again.
+    assert!(term.borrow().duplicates >= 1);
+    assert_eq!(term.borrow().records().len(), 2);
+    assert!(k.sender().outbox().is_empty());
+}
+
+#[test]
+fn unsealed_and_replayed_replies_are_rejected() {
+    let term = Terminal::new();
+    let mut hw = good_hw(Link(term.clone()));
+    let mut k = kiosk(Flash::new(), 1);
+    let mut now = 0;
+    // A plain welcome (variant 1 of core's messages is not sealed): refused.
+    term.borrow_mut().inject(&[0x01, 0x00, 0x00]);
+    let ev = run(&mut k, &mut hw, &mut now, 100, |_, e| {
+        e.iter().any(|e| matches!(e, Event::Welcomed { .. }))
+    });
+    assert!(ev.contains(&Event::Rejected(OpenError::UnsealedRefused)));
+    assert_eq!(k.rejected_frames(), 1);
+}
+
+#[test]
+fn provision_outside_provisioning_mode_is_refused_and_the_key_stays() {
+    let term = Terminal::new();
+    let mut hw = good_hw(Link(term.clone()));
+    let mut k = kiosk(Flash::new(), 1);
+    let mut now = 0;
+    // A Provision with another key, sent to a kiosk in normal mode.
+    term.borrow_mut()
+        .inject(&provision_payload(DEVICE, 1, 2, [0x99; 32]));
+    hw.reader.0.push_back(card(1));
+    let ev = run(&mut k, &mut hw, &mut now, 30_000, |k, e| {
+        k.state() == State::Idle && e.iter().any(|e| matches!(e, Event::Acked { .. }))
+    });
+    assert!(ev.contains(&Event::ProvisionRefused));
+    assert_eq!(k.sender().sealer().key_id(), KeyId(1));
+    // The terminal knows only key 1 and took everything.
+    let t = term.borrow();
+    assert_eq!(t.records().len(), 2);
+    assert_eq!(t.rejected, 0);
+    assert!(t.counters.iter().all(|(key, _)| *key == 1));
+    drop(t);
+    // And the flash still holds key 1.
+    let (_, seal) = power_cut(k);
+    let mut store = FlashSealStore::new(seal, 0..2 * P).unwrap();
+    let state = store.load().unwrap().unwrap();
+    assert_eq!(
+        (state.key_id, state.key),
+        (KeyId(1), DeviceKey::from_bytes(KEY))
+    );
+}
+
+#[test]
+fn an_unprovisioned_kiosk_has_no_sealer() {
+    let store = FlashSealStore::new(SealFlash::new(), 0..2 * P).unwrap();
+    assert!(matches!(
+        Sealer::resume(store, DEFAULT_LEASE_BLOCK),
+        Err(SealerError::NotProvisioned)
+    ));
+}
+
+/// Re-provisioned with a new epoch: an outbox with records still waiting is kept as it
+/// is (the kiosk does not sync); once everything is acknowledged it starts a new stream.
+#[test]
+fn a_new_epoch_never_drops_unacknowledged_records() {
+    let term = Terminal::new();
+    term.borrow_mut().connected = false;
+    let mut hw = good_hw(Link(term.clone()));
+    hw.bp_monitor = None;
+    let mut k = kiosk(Flash::new(), 1);
+    let mut now = 0;
+    hw.reader.0.push_back(card(1));
+    run(&mut k, &mut hw, &mut now, 30_000, |_, e| {
+        e.iter().any(|e| matches!(e, Event::VisitStored { .. }))
+    });
+    let (flash, seal) = power_cut(k);
+    let waiting = StoredStream {
+        device: DEVICE,
+        epoch: Epoch(1),
+        pending: 1,
+    };
+    // Provisioning epoch 2 now is refused...
+    let store = FlashSealStore::new(seal, 0..2 * P).unwrap();
+    let mut storage = FlashStorage::new(flash, 4 * P..8 * P, 2 * P..4 * P).unwrap();
+    let stored = provision::stored_stream(&mut storage).unwrap();
+    assert_eq!(stored, Some(waiting));
+    let mut p2 = provision_payload(DEVICE, 2, 2, [0x21; 32]);
+    assert_eq!(
+        provision::provision(store, &mut p2, true, stored, None).err(),
+        Some(provision::ProvisionStatus::OutboxPending)
+    );
+    // ... and a sealer of epoch 2 (however it came about) does not open that outbox.
+    assert_eq!(
+        provision::open_outbox(storage, DEVICE, Epoch(2)).err(),
+        Some(OpenOutboxError::Pending(waiting))
+    );
+}
+
+#[test]
+fn a_new_epoch_starts_a_new_stream_once_everything_is_acknowledged() {
+    let term = Terminal::new();
+    let mut hw = good_hw(Link(term.clone()));
+    hw.bp_monitor = None;
+    let mut k = kiosk(Flash::new(), 1);
+    let mut now = 0;
+    hw.reader.0.push_back(card(1));
+    run(&mut k, &mut hw, &mut now, 30_000, |k, e| {
+        k.state() == State::Idle && e.iter().any(|e| matches!(e, Event::Acked { .. }))
+    });
+    let (flash, seal) = power_cut(k);
+    let mut storage = FlashStorage::new(flash, 4 * P..8 * P, 2 * P..4 * P).unwrap();
+    let stored = provision::stored_stream(&mut storage).unwrap();
+    let store = FlashSealStore::new(seal, 0..2 * P).unwrap();
+    let mut p2 = provision_payload(DEVICE, 2, 2, [0x21; 32]);
+    let (sealer, _) = provision::provision(store, &mut p2, true, stored, None).unwrap();
+    let (outbox, plan) = provision::open_outbox(storage, sealer.device(), sealer.epoch()).unwrap();
+    assert_eq!(
+        plan,
+        OutboxPlan::Restart {
+            previous: StoredStream {
+                device: DEVICE,
+                epoch: Epoch(1),
+                pending: 0
+            }
+        }
+    );
+    assert_eq!(
+        (outbox.epoch(), outbox.next_seq().unwrap().0),
+        (Epoch(2), 1)
+    );
 }

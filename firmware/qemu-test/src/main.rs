@@ -1,11 +1,27 @@
 //! Host side of the kiosk's QEMU end-to-end test, and the firmware size report.
 //!
-//! `tcmcare-qemu-test run --elf FIRMWARE [--qemu BIN] [--defmt-print BIN] [--timeout S]`
-//! listens on 127.0.0.1, boots the board in QEMU with its UART0 connected to that
-//! socket, plays the terminal with core's [`Receiver`] and an in-memory store (acking
-//! every batch), corrupts one byte of one frame and drops one ack on the way, then
-//! checks that every record of the scripted morning arrived exactly once with the
-//! scripted values, and that the decoded defmt log shows the expected transitions.
+//! `tcmcare-qemu-test run --elf FIRMWARE [--qemu BIN] [--defmt-print BIN] [--timeout S]
+//! [--log FILE]` listens on 127.0.0.1 and boots the board in QEMU several times with its
+//! UART0 connected to that socket and its flash mirrored to a file in a temporary
+//! directory:
+//!
+//! 1. without provisioning (a blank flash file): the board must refuse to run (exit 3);
+//! 2. with `--provision` (the provisioning button held): a frame that is not a
+//!    `Provision` is ignored, a truncated one refused (ack `0xA2 0x01`), then the
+//!    kiosk is provisioned as the morning's device, epoch 1, key id 1 with a fixed test
+//!    key (ack `0xA2 0x00`, exit 0);
+//! 3. the morning from that flash file, the terminal played with core's
+//!    [`SealedReceiver`] (sealed links only), an in-memory store and key store: a
+//!    `Provision` with another key is sent first (the kiosk must refuse it and keep its
+//!    key), one byte of the first batch is corrupted (CRC), one sealed ack altered (the
+//!    kiosk must reject it), one ack dropped; the board cuts its own power once; when the
+//!    day's last batch is first sent the cable is cut, and QEMU is killed while the kiosk
+//!    resends it, then restarted from the flash file.
+//!
+//! It then checks that every record arrived exactly once with the scripted values, that
+//! every kiosk frame was sealed under the provisioned key with counters that go on after
+//! each restart's persisted lease, that no key appears in any boot's output, and the
+//! decoded defmt log.
 //!
 //! `tcmcare-qemu-test size --elf FIRMWARE --flash-limit BYTES --ram-limit BYTES` prints
 //! the Berkeley sizes and fails when the image exceeds the limits.
@@ -21,17 +37,25 @@ mod elf;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tcmcare_core::ids::ResidentNumber;
+use tcmcare_core::ids::{DeviceId, Epoch, ResidentNumber};
 use tcmcare_core::record::{Body, MeasurementSource, Record, TemperatureSite};
-use tcmcare_core::sync::{MemoryStore, Message, Receiver, ReceiverEvent, RecordStatus};
+use tcmcare_core::seal::{
+    open_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, OpenError, Provision, SealHeader,
+    MAX_PROVISION_LEN,
+};
+use tcmcare_core::sync::{
+    LinkSecurity, MemoryStore, Message, ReceiverEvent, RecordStatus, SealedReceiver,
+    SealedReceiverEvent,
+};
 use tcmcare_core::time::Timestamp;
-use tcmcare_core::wire::{decode_frame, encode_frame, FrameDecoder};
+use tcmcare_core::wire::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 use tcmcare_device_models::cohort::{self, Cohort};
 use tcmcare_device_models::scenario::{self, Expect, MORNING, TERMINAL_UTC_START};
+use tcmcare_kiosk::provision::decode_ack;
 
 /// Latency target: a visit's records in the flash outbox within this many ms of the
 /// last measurement (simulated time).
@@ -123,29 +147,529 @@ fn size(args: &[String]) -> Result<bool, String> {
     Ok(c.failed == 0)
 }
 
-/// Kills QEMU if the test bails out early.
-struct Qemu(Child);
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// The key the harness's terminal provisions the kiosk with (a fixed test key; a real
+/// terminal draws one from a secure random source).
+const TEST_KEY: [u8; 32] = *b"tcmcare qemu-test terminal key 1";
+/// The key of the `Provision` sent without the button: the kiosk must not take it.
+const ROGUE_KEY: [u8; 32] = [0x5A; 32];
+/// The epoch and key id the kiosk is provisioned with.
+const EPOCH: u32 = 1;
+const KEY_ID: u32 = 1;
+/// The flash image files, in the run's directory (QEMU's working directory).
+const FLASH_FILE: &str = "kiosk.flash";
+const BLANK_FLASH_FILE: &str = "blank.flash";
+
+/// How to start QEMU.
+struct QemuCommand {
+    qemu: String,
+    elf: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+/// A QEMU process and the threads collecting its output (defmt on stdout).
+struct Boot {
+    child: Child,
+    log: Arc<Mutex<Vec<u8>>>,
+    out: Option<std::thread::JoinHandle<()>>,
+    err: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Boot {
+    /// Starts QEMU with the board's semihosting command line `args`. -icount: simulated
+    /// time advances with the instructions executed (and jumps over idle periods), so
+    /// timings are those of the emulated 25 MHz-class core, not of this (shared, loaded)
+    /// host.
+    fn spawn(cmd: &QemuCommand, args: &[&str]) -> Result<Boot, String> {
+        let mut semihosting = String::from("enable=on,target=native,arg=tcmcare-board");
+        for a in args {
+            semihosting.push_str(",arg=");
+            semihosting.push_str(a);
+        }
+        let mut child = Command::new(&cmd.qemu)
+            .args([
+                "-machine",
+                "mps2-an386",
+                "-cpu",
+                "cortex-m4",
+                "-nographic",
+                "-monitor",
+                "none",
+                "-semihosting-config",
+                &semihosting,
+                "-icount",
+                "shift=5,sleep=off",
+                "-serial",
+                &format!("tcp:127.0.0.1:{}", cmd.port),
+                "-kernel",
+            ])
+            .arg(&cmd.elf)
+            .current_dir(&cmd.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", cmd.qemu))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log_w = log.clone();
+        let out = std::thread::spawn(move || {
+            let mut stdout = stdout;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut l) = log_w.lock() {
+                    l.extend_from_slice(&buf[..n]);
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            let mut stderr = stderr;
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        Ok(Boot {
+            child,
+            log,
+            out: Some(out),
+            err: Some(err),
+        })
+    }
+
+    fn try_exit(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits for QEMU to exit by itself.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until {
+            if let Some(s) = self.try_exit() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Kills QEMU (the kiosk loses power; its flash file stays).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Ends the run (killing QEMU if it still runs): the defmt bytes and QEMU's stderr.
+    fn finish(mut self) -> (Vec<u8>, String) {
+        self.kill();
+        if let Some(t) = self.out.take() {
+            let _ = t.join();
+        }
+        let err = self
+            .err
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        (log, err)
+    }
+
+    /// Waits for QEMU's UART to connect to `listener`.
+    fn accept(&mut self, listener: &TcpListener) -> Result<TcpStream, String> {
+        let start = Instant::now();
+        loop {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    s.set_read_timeout(Some(Duration::from_millis(20)))
+                        .map_err(|e| e.to_string())?;
+                    s.set_nodelay(true).map_err(|e| e.to_string())?;
+                    return Ok(s);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if start.elapsed() > Duration::from_secs(20) {
+                        return Err("QEMU did not connect its UART".into());
+                    }
+                    if let Some(st) = self.try_exit() {
+                        return Err(format!("QEMU exited early: {st}"));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(format!("accept: {e}")),
+            }
+        }
     }
 }
 
-/// What the terminal saw on the link.
+impl Drop for Boot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads what is there (up to 20 ms), 0 when nothing came.
+fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> usize {
+    match stream.read(buf) {
+        Ok(0) => {
+            std::thread::sleep(Duration::from_millis(5));
+            0
+        }
+        Ok(n) => n,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::WouldBlock
+                || e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            0
+        }
+        Err(_) => {
+            std::thread::sleep(Duration::from_millis(5));
+            0
+        }
+    }
+}
+
+fn send_frame(stream: &mut TcpStream, payload: &[u8]) -> Result<(), String> {
+    let mut f = vec![0u8; max_frame_len(payload.len())];
+    let m = encode_frame(payload, &mut f).map_err(|e| format!("encode: {e}"))?;
+    stream.write_all(&f[..m]).map_err(|e| format!("write: {e}"))
+}
+
+fn provision_payload(device: u32, key_id: u32, key: [u8; 32]) -> Vec<u8> {
+    let p = Provision {
+        device: DeviceId(device),
+        epoch: Epoch(EPOCH),
+        key_id: KeyId(key_id),
+        key: DeviceKey::from_bytes(key),
+    };
+    let mut b = [0u8; MAX_PROVISION_LEN];
+    let n = p.encode(&mut b).unwrap_or(0);
+    b[..n].to_vec()
+}
+
+/// What the terminal saw on the link, over every boot of the kiosk.
 #[derive(Default)]
 struct LinkStats {
     frames: u32,
     corrupted_injected: u32,
     bad_frames: u32,
     acks_dropped: u32,
+    replies_tampered: u32,
     commits: u32,
     duplicates: u32,
     hellos: u32,
+    /// Kiosk frames the sealed receiver refused.
+    rejected: Vec<OpenError>,
+    /// (key id, counter) of every kiosk frame, in arrival order.
+    counters: Vec<(u32, u32)>,
+    /// Frames held back while the cable was cut before the kill.
+    held: u32,
+    kills: u32,
+}
+
+/// How a boot ended.
+enum Served {
+    Exited(ExitStatus),
+    Killed,
+    TimedOut,
+}
+
+/// The terminal: core's sealed receiver, an in-memory store and key store, and the
+/// link faults it injects.
+struct Terminal {
+    receiver: SealedReceiver<MemoryStore, MemoryKeyStore>,
+    key: DeviceKey,
+    decoder: FrameDecoder<4096>,
+    raw: Vec<u8>,
+    stats: LinkStats,
+    /// Position of the last record of the day: the batch carrying it is held back
+    /// and the kiosk killed while it resends it.
+    kill_at_position: Option<u32>,
+    cut: bool,
+    start: Instant,
+}
+
+impl Terminal {
+    fn new(device: u32, last_position: u32) -> Self {
+        let mut keys = MemoryKeyStore::new();
+        keys.insert(
+            DeviceId(device),
+            KeyId(KEY_ID),
+            DeviceKey::from_bytes(TEST_KEY),
+        );
+        Terminal {
+            receiver: SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed),
+            key: DeviceKey::from_bytes(TEST_KEY),
+            decoder: FrameDecoder::new(),
+            raw: Vec::new(),
+            stats: LinkStats::default(),
+            kill_at_position: Some(last_position),
+            cut: false,
+            start: Instant::now(),
+        }
+    }
+
+    /// The seal header of a kiosk frame and, for a batch, its first and last position
+    /// (the harness knows the key, so it can look inside; the receiver does not use
+    /// this).
+    fn peek(&self, frame: &[u8]) -> Option<(SealHeader, Option<(u32, u32)>)> {
+        let mut copy = frame.to_vec();
+        let payload = decode_frame(&mut copy).ok()?;
+        let mut sealed = payload.to_vec();
+        let (h, plain) = open_in_place(&self.key, Direction::Uplink, &mut sealed).ok()?;
+        let batch = match Message::decode(plain) {
+            Ok(Message::Batch(b)) => {
+                let n = b.count().ok()?;
+                Some((b.first_position, b.first_position + n.saturating_sub(1)))
+            }
+            _ => None,
+        };
+        Some((h, batch))
+    }
+
+    /// Plays the terminal for one boot of the kiosk until QEMU exits, the kill fault
+    /// kills it, or `deadline`.
+    fn serve(
+        &mut self,
+        boot: &mut Boot,
+        stream: &mut TcpStream,
+        deadline: Instant,
+    ) -> Result<Served, String> {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(st) = boot.try_exit() {
+                return Ok(Served::Exited(st));
+            }
+            if Instant::now() > deadline {
+                return Ok(Served::TimedOut);
+            }
+            let n = read_some(stream, &mut buf);
+            for &b in &buf[..n] {
+                self.raw.push(b);
+                if b != 0 {
+                    continue;
+                }
+                let mut frame = std::mem::take(&mut self.raw);
+                self.stats.frames += 1;
+                let peek = self.peek(&frame);
+                if let Some((h, _)) = &peek {
+                    self.stats.counters.push((h.key_id.0, h.counter));
+                }
+                let batch = peek.and_then(|p| p.1);
+                // Fault 4: the cable is cut when the day's last record is first sent;
+                // the kiosk's QEMU process is killed while it resends it.
+                if let (Some(last), Some((_, to))) = (self.kill_at_position, batch) {
+                    if to >= last {
+                        self.cut = true;
+                    }
+                }
+                if self.cut {
+                    self.stats.held += 1;
+                    if batch.is_some() && self.stats.held >= 2 {
+                        boot.kill();
+                        self.cut = false;
+                        self.kill_at_position = None;
+                        self.stats.kills += 1;
+                        self.raw.clear();
+                        self.decoder = FrameDecoder::new();
+                        return Ok(Served::Killed);
+                    }
+                    continue;
+                }
+                // Fault 1: one byte of the first record batch is corrupted on the wire.
+                if self.stats.corrupted_injected == 0 && batch.is_some() && frame.len() > 8 {
+                    let i = frame.len() / 2;
+                    frame[i] = if frame[i] == 0x01 {
+                        0x02
+                    } else {
+                        frame[i] ^ 0x01
+                    };
+                    self.stats.corrupted_injected += 1;
+                }
+                let mut input = &frame[..];
+                while let Some(r) = self.decoder.feed(&mut input) {
+                    let mut payload = match r {
+                        Ok(p) => p.to_vec(),
+                        Err(_) => {
+                            self.stats.bad_frames += 1;
+                            continue;
+                        }
+                    };
+                    self.handle(&mut payload, stream)?;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, payload: &mut [u8], stream: &mut TcpStream) -> Result<(), String> {
+        let utc = TERMINAL_UTC_START + self.start.elapsed().as_secs();
+        let mut out = [0u8; 256];
+        let o = self
+            .receiver
+            .handle(Some(utc), payload, &mut out)
+            .map_err(|e| format!("receiver: {e}"))?;
+        let ev = match o.event {
+            SealedReceiverEvent::Sync(ev) => ev,
+            SealedReceiverEvent::Rejected(e) => {
+                self.stats.rejected.push(e);
+                return Ok(());
+            }
+            SealedReceiverEvent::DownlinkExhausted => {
+                return Err("terminal counters exhausted".into())
+            }
+        };
+        let (is_ack, committed) = match ev {
+            ReceiverEvent::Committed { .. } => {
+                self.stats.commits += 1;
+                (true, true)
+            }
+            ReceiverEvent::Duplicate { .. } => {
+                self.stats.duplicates += 1;
+                (true, false)
+            }
+            ReceiverEvent::Introduced { .. } => {
+                self.stats.hellos += 1;
+                (false, false)
+            }
+            _ => (false, false),
+        };
+        // Fault 2: the ack of the second committed batch is lost.
+        if is_ack && committed && self.stats.commits == 2 && self.stats.acks_dropped == 0 {
+            self.stats.acks_dropped += 1;
+            return Ok(());
+        }
+        if o.reply_len == 0 {
+            return Ok(());
+        }
+        let reply = &mut out[..o.reply_len];
+        // Fault 3: the ack of the first committed batch is altered on the way (a byte
+        // of its ciphertext, right after the seal header): the kiosk must refuse it.
+        if committed && self.stats.commits == 1 && self.stats.replies_tampered == 0 {
+            if let Ok((_, at)) = SealHeader::decode(reply) {
+                if let Some(b) = reply.get_mut(at) {
+                    *b ^= 0x20;
+                    self.stats.replies_tampered += 1;
+                }
+            }
+        }
+        send_frame(stream, reply)
+    }
+}
+
+/// Boots a kiosk that was never provisioned: it must refuse to run (exit code 3).
+fn unprovisioned_boot(
+    c: &mut Checks,
+    cmd: &QemuCommand,
+    listener: &TcpListener,
+    defmt_print: &str,
+) -> Result<Vec<u8>, String> {
+    let mut boot = Boot::spawn(cmd, &["--cohort", "morning", "--flash", BLANK_FLASH_FILE])?;
+    let stream = boot.accept(listener)?;
+    let status = boot.wait_exit(Duration::from_secs(60));
+    drop(stream);
+    let (log, _) = boot.finish();
+    let text = decode_defmt(defmt_print, &cmd.elf, &log).unwrap_or_default();
+    c.check(
+        "unprovisioned-refused",
+        status.and_then(|s| s.code()) == Some(3)
+            && text.contains("not provisioned: hold the provisioning button at power-up"),
+        format_args!(
+            "exit code {:?}, the kiosk logs that it is not provisioned",
+            status.and_then(|s| s.code())
+        ),
+    );
+    Ok(log)
+}
+
+/// Provisioning mode (`--provision`: the button held at power-up): a frame that is not a
+/// `Provision` is ignored, a malformed one refused (status 0x01), the good one acked
+/// (0x00), then the board exits with code 0.
+fn provisioning_boot(
+    c: &mut Checks,
+    cmd: &QemuCommand,
+    listener: &TcpListener,
+    defmt_print: &str,
+    device: u32,
+) -> Result<Vec<u8>, String> {
+    let mut boot = Boot::spawn(
+        cmd,
+        &["--provision", "--cohort", "morning", "--flash", FLASH_FILE],
+    )?;
+    let mut stream = boot.accept(listener)?;
+    // Not a Provision (a plain hello-like payload): no answer.
+    send_frame(&mut stream, &[0x00, 0x01, 0x02])?;
+    // A Provision cut short: refused.
+    let good = provision_payload(device, KEY_ID, TEST_KEY);
+    send_frame(&mut stream, &good[..good.len() - 1])?;
+    send_frame(&mut stream, &good)?;
+    let mut acks = Vec::new();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 256];
+    let until = Instant::now() + Duration::from_secs(60);
+    while acks.len() < 2 && Instant::now() < until {
+        let n = read_some(&mut stream, &mut buf);
+        for &b in &buf[..n] {
+            raw.push(b);
+            if b == 0 {
+                let mut f = std::mem::take(&mut raw);
+                acks.push(match decode_frame(&mut f) {
+                    Ok(p) => {
+                        decode_ack(p).map_or_else(|| format!("{p:02x?}"), |s| format!("{s:?}"))
+                    }
+                    Err(e) => format!("bad frame: {e}"),
+                });
+            }
+        }
+        if boot.try_exit().is_some() && n == 0 {
+            break;
+        }
+    }
+    let status = boot.wait_exit(Duration::from_secs(60));
+    drop(stream);
+    let (log, _) = boot.finish();
+    c.check(
+        "provision-acks",
+        acks == ["Malformed", "Ok"],
+        format_args!(
+            "acks {acks:?} (0xA2 0x01 then 0xA2 0x00; the non-Provision frame unanswered)"
+        ),
+    );
+    c.check(
+        "provision-exit",
+        status.is_some_and(|s| s.success()),
+        format_args!(
+            "exit code {:?} after the ack",
+            status.and_then(|s| s.code())
+        ),
+    );
+    let text = decode_defmt(defmt_print, &cmd.elf, &log).unwrap_or_default();
+    let want = format!("provisioned: device {device} epoch {EPOCH} key id {KEY_ID}");
+    let lines: Vec<&str> = text.lines().collect();
+    let order = [
+        "provisioning mode",
+        "frame ignored (not a Provision)",
+        "provisioning refused: malformed provisioning payload",
+        want.as_str(),
+        "provisioning acknowledged",
+    ];
+    c.check(
+        "provision-log",
+        in_order(&lines, &order).is_ok(),
+        match in_order(&lines, &order) {
+            Ok(()) => format!("{want:?}, never the key"),
+            Err(m) => format!("missing {m:?}"),
+        },
+    );
+    Ok(log)
 }
 
 fn run(args: &[String]) -> Result<bool, String> {
     let elf = PathBuf::from(arg(args, "--elf").ok_or("--elf missing")?);
+    let elf = elf
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", elf.display()))?;
     let qemu = arg(args, "--qemu").unwrap_or_else(|| "qemu-system-arm".into());
     let defmt_print = arg(args, "--defmt-print").unwrap_or_else(|| "defmt-print".into());
     let timeout = Duration::from_secs(
@@ -159,198 +683,98 @@ fn run(args: &[String]) -> Result<bool, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("tcmcare-qemu-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cmd = QemuCommand {
+        qemu,
+        elf,
+        dir: dir.clone(),
+        port,
+    };
+    let result = run_in(&cmd, &listener, &defmt_print, timeout, log_out.as_deref());
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
 
-    // -icount: simulated time advances with the instructions executed (and jumps over
-    // idle periods), so timings are those of the emulated 25 MHz-class core, not of
-    // this (shared, loaded) host.
-    let mut child = Command::new(&qemu)
-        .args([
-            "-machine",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=5,sleep=off",
-            "-serial",
-            &format!("tcp:127.0.0.1:{port}"),
-            "-kernel",
-        ])
-        .arg(&elf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{qemu}: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let mut qemu_child = Qemu(child);
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let log_w = log.clone();
-    let reader = std::thread::spawn(move || {
-        let mut stdout = stdout;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut l) = log_w.lock() {
-                l.extend_from_slice(&buf[..n]);
-            }
-        }
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let mut stderr = stderr;
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-
-    let start = Instant::now();
-    let mut stream: Option<TcpStream> = None;
-    while stream.is_none() {
-        match listener.accept() {
-            Ok((s, _)) => stream = Some(s),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if start.elapsed() > Duration::from_secs(20) {
-                    return Err("QEMU did not connect its UART".into());
-                }
-                if let Ok(Some(st)) = qemu_child.0.try_wait() {
-                    return Err(format!("QEMU exited early: {st}"));
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(format!("accept: {e}")),
-        }
-    }
-    let mut stream = stream.ok_or("no connection")?;
-    stream
-        .set_read_timeout(Some(Duration::from_millis(20)))
-        .map_err(|e| e.to_string())?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-
-    let mut receiver = Receiver::new(MemoryStore::new());
-    let mut decoder = FrameDecoder::<4096>::new();
-    let mut stats = LinkStats::default();
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 1024];
-    let exit_status;
-    loop {
-        if let Ok(Some(st)) = qemu_child.0.try_wait() {
-            exit_status = Some(st);
-            break;
-        }
-        if start.elapsed() > timeout {
-            exit_status = None;
-            break;
-        }
-        let n = match stream.read(&mut buf) {
-            Ok(0) => {
-                std::thread::sleep(Duration::from_millis(5));
-                0
-            }
-            Ok(n) => n,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                0
-            }
-            Err(_) => {
-                std::thread::sleep(Duration::from_millis(5));
-                0
-            }
-        };
-        for &b in &buf[..n] {
-            raw.push(b);
-            if b != 0 {
-                continue;
-            }
-            let mut frame = std::mem::take(&mut raw);
-            stats.frames += 1;
-            // Fault 1: one byte of the first record batch is corrupted on the wire.
-            if stats.corrupted_injected == 0 && is_batch(&frame) && frame.len() > 8 {
-                let i = frame.len() / 2;
-                frame[i] = if frame[i] == 0x01 {
-                    0x02
-                } else {
-                    frame[i] ^ 0x01
-                };
-                stats.corrupted_injected += 1;
-            }
-            let mut input = &frame[..];
-            while let Some(r) = decoder.feed(&mut input) {
-                let payload = match r {
-                    Ok(p) => p.to_vec(),
-                    Err(_) => {
-                        stats.bad_frames += 1;
-                        continue;
-                    }
-                };
-                let utc = TERMINAL_UTC_START + start.elapsed().as_secs();
-                let mut out = [0u8; 128];
-                let o = receiver
-                    .handle(Some(utc), &payload, &mut out)
-                    .map_err(|e| format!("receiver: {e}"))?;
-                let is_ack = match o.event {
-                    ReceiverEvent::Committed { .. } => {
-                        stats.commits += 1;
-                        true
-                    }
-                    ReceiverEvent::Duplicate { .. } => {
-                        stats.duplicates += 1;
-                        true
-                    }
-                    ReceiverEvent::Introduced { .. } => {
-                        stats.hellos += 1;
-                        false
-                    }
-                    _ => false,
-                };
-                // Fault 2: the ack of the second committed batch is lost.
-                if is_ack && stats.commits == 2 && stats.acks_dropped == 0 {
-                    stats.acks_dropped += 1;
-                    continue;
-                }
-                if o.reply_len > 0 {
-                    let mut f = [0u8; 256];
-                    let m = encode_frame(&out[..o.reply_len], &mut f)
-                        .map_err(|e| format!("encode: {e}"))?;
-                    stream
-                        .write_all(&f[..m])
-                        .map_err(|e| format!("write: {e}"))?;
-                }
-            }
-        }
-    }
-    let timed_out = exit_status.is_none();
-    drop(qemu_child); // kills QEMU if still running
-    let _ = reader.join();
-    let qemu_stderr = err_reader.join().unwrap_or_default();
-    let log_bytes = log.lock().map(|l| l.clone()).unwrap_or_default();
-
+fn run_in(
+    cmd: &QemuCommand,
+    listener: &TcpListener,
+    defmt_print: &str,
+    timeout: Duration,
+    log_out: Option<&std::path::Path>,
+) -> Result<bool, String> {
     let mut c = Checks {
         passed: 0,
         failed: 0,
     };
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let device = scenario::DEVICE_ID;
+    let mut all_output = unprovisioned_boot(&mut c, cmd, listener, defmt_print)?;
+    all_output.extend(provisioning_boot(
+        &mut c,
+        cmd,
+        listener,
+        defmt_print,
+        device,
+    )?);
+
+    // The day: normal boots from the provisioned flash file, sealed both ways.
+    let total = expected().len() as u32;
+    let mut term = Terminal::new(device, total);
+    let mut texts = Vec::new();
+    let mut exit_status = None;
+    let mut boots = 0;
+    let mut ended = None;
+    while ended.is_none() {
+        boots += 1;
+        let mut boot = Boot::spawn(cmd, &["--cohort", "morning", "--flash", FLASH_FILE])?;
+        let mut stream = boot.accept(listener)?;
+        if boots == 1 {
+            // A Provision with another key, the button not held: the kiosk must refuse it.
+            send_frame(
+                &mut stream,
+                &provision_payload(device, KEY_ID + 1, ROGUE_KEY),
+            )?;
+        }
+        let served = term.serve(&mut boot, &mut stream, deadline)?;
+        drop(stream);
+        let (log, err) = boot.finish();
+        if !err.trim().is_empty() {
+            println!("qemu stderr: {}", err.trim());
+        }
+        match decode_defmt(defmt_print, &cmd.elf, &log) {
+            Ok(t) => texts.push(t),
+            Err(e) => texts.push(format!("(defmt decode failed: {e})\n")),
+        }
+        all_output.extend(log);
+        match served {
+            Served::Killed if boots < 3 => {}
+            Served::Killed => ended = Some(Err("killed again".to_string())),
+            Served::Exited(st) => {
+                exit_status = Some(st);
+                ended = Some(Ok(()));
+            }
+            Served::TimedOut => {
+                ended = Some(Err(format!("timed out after {} s", timeout.as_secs())))
+            }
+        }
+    }
+    let stats = &term.stats;
     c.check(
         "qemu-exit",
         exit_status.is_some_and(|s| s.success()),
-        match exit_status {
-            Some(s) => format!("QEMU {s}, {:.1} s", start.elapsed().as_secs_f64()),
-            None => format!("timed out after {} s", timeout.as_secs()),
+        match (&exit_status, &ended) {
+            (Some(s), _) => format!(
+                "QEMU {s} after {boots} boot(s) of the day, {:.1} s in all",
+                start.elapsed().as_secs_f64()
+            ),
+            (None, Some(Err(e))) => e.clone(),
+            _ => "no exit".into(),
         },
     );
-    if !qemu_stderr.trim().is_empty() {
-        println!("qemu stderr: {}", qemu_stderr.trim());
-    }
-    let _ = timed_out;
 
-    check_records(&mut c, receiver.store());
+    check_records(&mut c, term.receiver.store());
     c.check(
         "corrupted-frame-rejected",
         stats.corrupted_injected == 1 && stats.bad_frames >= 1,
@@ -367,22 +791,50 @@ fn run(args: &[String]) -> Result<bool, String> {
             stats.acks_dropped, stats.duplicates
         ),
     );
+    // Every kiosk frame sealed under key 1, counters strictly increasing across the power
+    // cut and the kill, none refused by the terminal.
+    let increasing = stats.counters.windows(2).all(|w| w[0].1 < w[1].1);
+    let all_key_1 = stats.counters.iter().all(|(k, _)| *k == KEY_ID);
+    c.check(
+        "sealed-uplink",
+        stats.rejected.is_empty()
+            && all_key_1
+            && increasing
+            && stats.counters.len() as u32 + stats.bad_frames >= stats.frames,
+        format_args!(
+            "{} kiosk frames, all sealed under key id {KEY_ID}: {all_key_1}, counters increasing: {increasing}, refused by the terminal: {:?}",
+            stats.counters.len(),
+            stats.rejected
+        ),
+    );
+    c.check(
+        "kill-restart",
+        stats.kills == 1 && boots == 2,
+        format_args!(
+            "QEMU killed {} time(s) while resending the day's last batch ({} frame(s) held), {boots} boot(s)",
+            stats.kills, stats.held
+        ),
+    );
     println!(
-        "link: {} frames, {} hello(s), {} committed batch(es), {} duplicate(s)",
-        stats.frames, stats.hellos, stats.commits, stats.duplicates
+        "link: {} frames, {} hello(s), {} committed batch(es), {} duplicate(s), {} reply altered",
+        stats.frames, stats.hellos, stats.commits, stats.duplicates, stats.replies_tampered
+    );
+    let keys_in_output = [TEST_KEY, ROGUE_KEY]
+        .iter()
+        .filter(|k| all_output.windows(32).any(|w| w == &k[..]))
+        .count();
+    c.check(
+        "key-not-logged",
+        keys_in_output == 0,
+        format_args!("{keys_in_output} key(s) found in the raw defmt output of every boot"),
     );
 
-    // The defmt log.
-    let text = decode_defmt(&defmt_print, &elf, &log_bytes);
-    match &text {
-        Ok(t) => {
-            if let Some(p) = &log_out {
-                let _ = std::fs::write(p, t);
-            }
-            check_log(&mut c, t);
-        }
-        Err(e) => c.check("defmt-decode", false, e),
+    let text = texts.concat();
+    if let Some(p) = log_out {
+        let _ = std::fs::write(p, &text);
     }
+    check_log(&mut c, &text);
+    check_sealed_log(&mut c, &text, &stats.counters, stats.replies_tampered);
     println!("qemu: {} passed, {} failed", c.passed, c.failed);
     Ok(c.failed == 0)
 }
@@ -431,14 +883,6 @@ fn expect(args: &[String]) -> Result<bool, String> {
         );
     }
     Ok(true)
-}
-
-fn is_batch(frame: &[u8]) -> bool {
-    let mut copy = frame.to_vec();
-    match decode_frame(&mut copy) {
-        Ok(p) => matches!(Message::decode(p), Ok(Message::Batch(_))),
-        Err(_) => false,
-    }
 }
 
 /// The records the morning must produce, in order: per visit, the kiosk-sensor record
@@ -656,6 +1100,9 @@ fn check_log(c: &mut Checks, text: &str) {
         "failure: Ppg(Motion)",
         "world: visit 5 presents card",
         "failure: NoLoad",
+        // The QEMU process is killed while the last batch is resent, and restarted.
+        "board: boot 3 (after power cut)",
+        "record(s) waiting",
         "world: morning done, 1 power cut(s)",
         "board: stack peak",
     ];
@@ -706,6 +1153,47 @@ fn check_log(c: &mut Checks, text: &str) {
             Some((u, s)) => format!("stack peak {u} B of {s} B (painted stack, measured in QEMU)"),
             None => "no stack report in the log".into(),
         },
+    );
+}
+
+/// The sealing checks of the day's log: the `Provision` sent without the button was
+/// refused, the altered reply rejected, and after each restart the frame counters went
+/// on after the persisted lease (`next frame counter` of each boot: 1, then one more
+/// than a multiple of core's 64-counter lease block), each boot's first counter reaching
+/// the terminal.
+fn check_sealed_log(c: &mut Checks, text: &str, counters: &[(u32, u32)], tampered: u32) {
+    c.check(
+        "provision-without-button-refused",
+        text.contains("kiosk: provisioning refused: not in provisioning mode"),
+        "the kiosk refused the Provision sent without --provision; it synced under key id 1",
+    );
+    c.check(
+        "tampered-reply-rejected",
+        tampered == 1 && text.contains("kiosk: sealed frame rejected: bad tag"),
+        format_args!("{tampered} reply altered, rejected by the kiosk with a bad tag"),
+    );
+    let next: Vec<u32> = text
+        .lines()
+        .filter_map(|l| {
+            let i = l.find("next frame counter ")?;
+            l[i + 19..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .collect();
+    let lease = tcmcare_core::seal::DEFAULT_LEASE_BLOCK;
+    let ok = next.len() == 3
+        && next[0] == 1
+        && next.windows(2).all(|w| w[0] < w[1])
+        && next[1..].iter().all(|n| (n - 1) % lease == 0)
+        && next.iter().all(|n| counters.iter().any(|(_, c)| c == n));
+    c.check(
+        "counters-continue-after-lease",
+        ok,
+        format_args!("first frame counter of each boot {next:?} (power cut, then kill)"),
     );
 }
 
