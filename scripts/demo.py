@@ -4,12 +4,17 @@
 Run by scripts/demo.sh (which builds everything and runs this inside the Python package's
 virtualenv). What happens:
 
+0. the terminal provisions both kiosks: each boots once in QEMU in provisioning mode
+   (its provisioning button held at power-up), the terminal generates a 256-bit key and
+   an epoch for it, keeps them in the database and hands them over the cable; from then
+   on every frame both ways is sealed (ChaCha20-Poly1305, replay-protected);
 1. the reference C terminal (ffi/examples/terminal.c) listens on 127.0.0.1 with a
    simulated clock that runs a day of 3 March 2025 fast, and records the staff's entries
    of demo/terminal-script.txt (registrations, constitution assessments, treatments,
    herbal prescriptions and deliveries, follow-ups) as its own records;
 2. scripts/relay.py sits between the kiosks and the terminal and drops, duplicates and
-   corrupts frames (seeded);
+   corrupts frames, and tampers with some (a payload bit flipped and the CRC recomputed,
+   as someone at the cable would: only the seal catches those) (seeded);
 3. two kiosk firmware images boot in QEMU (mps2-an386) as kiosk A (device 0x4B01) and
    kiosk B (0x4B02), each playing its residents' visits (firmware/device-models
    cohort.rs); their flash is mirrored to out/kiosk-*.flash;
@@ -54,7 +59,7 @@ CLOCK_START = "2025-03-03T07:30:00+08:00"
 CLOCK_RATE = 600  # one real second is ten minutes of the care home's day
 YEAR = 2025
 SEED = int(os.environ.get("DEMO_SEED", "2025"))
-DROP, DUPLICATE, CORRUPT = 0.05, 0.05, 0.04
+DROP, DUPLICATE, CORRUPT, TAMPER = 0.05, 0.05, 0.04, 0.02
 KIOSKS_TIMEOUT_S = 150  # both kiosks done (QEMU exit) within this, real time
 CUT_AT = "world: visit 2 presents card"  # kiosk B's cable is cut here
 PAUSE = "world: waiting for the uplink before visit"  # ... and it is killed here
@@ -132,11 +137,12 @@ class Kiosk:
         except FileNotFoundError:
             return ""
 
-    def boot(self) -> None:
-        args = ",".join(
-            f"arg={a}"
-            for a in ["tcmcare-board", "--device", str(self.device), "--cohort", self.cohort, "--flash", self.flash.name]
-        )
+    def boot(self, provision: bool = False) -> None:
+        """Boots the kiosk; with `provision`, its provisioning button is held at power-up."""
+        argv = ["tcmcare-board", "--cohort", self.cohort, "--flash", self.flash.name]
+        if provision:
+            argv.append("--provision")
+        args = ",".join(f"arg={a}" for a in argv)
         qemu_err = open(OUT / f"kiosk-{self.cohort}.qemu.log", "ab")
         # -icount: simulated time follows the instructions executed (and skips idle
         # time), as in the firmware's QEMU test.
@@ -227,6 +233,7 @@ class Demo:
                               "relay-stats.json", "relay-faults.log", "fhir-bundle.json", "report.txt")
         ]:
             p.unlink(missing_ok=True)
+        self.provision()
         tport = free_port()
         for k in self.kiosks:
             k.port = free_port()
@@ -234,7 +241,7 @@ class Demo:
         tlog = open(OUT / "terminal.log", "wb")
         self.terminal = subprocess.Popen(
             [
-                str(TERMINAL), "--db", str(DB), "--listen", str(tport), "--trusted-link",
+                str(TERMINAL), "--db", str(DB), "--listen", str(tport),
                 "--device", str(TERMINAL_DEVICE), "--script", str(SCRIPT),
                 "--clock", CLOCK_START, "--clock-rate", str(CLOCK_RATE), "--time-sync", "1",
                 "--stats", str(OUT / "terminal-stats.json"),
@@ -258,7 +265,8 @@ class Demo:
                 sys.executable, str(ROOT / "scripts/relay.py"), "--upstream", f"127.0.0.1:{tport}",
                 *[a for k in self.kiosks for a in ("--route", f"{k.route}={k.port}")],
                 "--seed", str(SEED), "--drop", str(DROP), "--duplicate", str(DUPLICATE),
-                "--corrupt", str(CORRUPT), "--first-batches", "corrupt,duplicate,drop",
+                "--corrupt", str(CORRUPT), "--tamper", str(TAMPER),
+                "--first-batches", "corrupt,tamper,duplicate,drop",
                 "--stats", str(OUT / "relay-stats.json"),
                 "--log", str(OUT / "relay-faults.log"), "--max-seconds", "300",
             ],
@@ -269,12 +277,44 @@ class Demo:
         if self.relay.stdout.readline().strip() != "relay: ready":
             raise RuntimeError("the relay did not start")
         say(f"relay: kiosks -> terminal through a flaky line (seed {SEED}: frames dropped {DROP:.0%}, "
-            f"duplicated {DUPLICATE:.0%}, corrupted {CORRUPT:.0%}, both ways; each kiosk's first three "
-            "batches corrupted, duplicated, dropped)")
+            f"duplicated {DUPLICATE:.0%}, corrupted {CORRUPT:.0%}, tampered {TAMPER:.0%} (bit flipped, CRC "
+            "recomputed), both ways; each kiosk's first four batches corrupted, tampered, duplicated, dropped)")
         for k in self.kiosks:
             k.boot()
         say("kiosk A (0x4b01) and kiosk B (0x4b02) boot in QEMU mps2-an386 (Cortex-M4F), "
             f"flash mirrored to {rel(OUT)}/kiosk-{{a,b}}.flash")
+
+    def provision(self) -> None:
+        """Each kiosk boots once in provisioning mode, straight on the terminal's cable;
+        the terminal makes its key and epoch and hands them over."""
+        for k in self.kiosks:
+            k.port = free_port()
+            tlog = open(OUT / "terminal.log", "ab")
+            term = subprocess.Popen(
+                [str(TERMINAL), "--db", str(DB), "--provision", str(k.device), "--listen", str(k.port),
+                 "--timeout", "60"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=tlog,
+                preexec_fn=_die_with_parent(signal.SIGTERM),
+            )
+            tlog.close()
+            wait_for(lambda: f"127.0.0.1:{k.port}" in (OUT / "terminal.log").read_text(errors="replace")
+                     or term.poll() is not None, 20, "the terminal's provisioning")
+            k.boot(provision=True)
+            try:
+                code = term.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                term.kill()
+                code = term.wait()
+            wait_for(lambda: not k.running(), 30, f"kiosk {k.name}'s provisioning boot to end")
+            if code != 0 or k.exit_codes[-1:] != [0]:
+                raise RuntimeError(f"kiosk {k.name}: provisioning failed (terminal {code}, QEMU {k.exit_codes}); "
+                                   f"see {rel(OUT)}/terminal.log and {rel(k.log)}")
+            m = re.findall(r"kiosk {} provisioned: epoch (\d+), key id (\d+)".format(k.device),
+                           (OUT / "terminal.log").read_text(errors="replace"))
+            epoch, key_id = m[-1] if m else ("?", "?")
+            say(f"kiosk {k.name} ({k.device:#x}) provisioned: button held at power-up, the terminal generated "
+                f"a 256-bit key (key id {key_id}) and epoch {epoch}, kept them in {rel(DB)} and sent them over "
+                "the cable; the key is in no log")
 
     def relay_command(self, cmd: str) -> None:
         if self.relay is not None and self.relay.stdin is not None:
@@ -389,12 +429,18 @@ class Demo:
             print(f"  {names[k.device]}: {up['frames']} frames up, {down['frames']} down over "
                   f"{r['connections']} connection(s); injected: {up['dropped'] + down['dropped']} dropped, "
                   f"{up['duplicated'] + down['duplicated']} duplicated, {up['corrupted'] + down['corrupted']} "
-                  f"corrupted, {up['cut'] + down['cut']} lost to the cut cable")
+                  f"corrupted, {up['tampered'] + down['tampered']} tampered, {up['cut'] + down['cut']} lost to "
+                  "the cut cable")
+            reasons = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in s.get("rejected_by_reason", {}).items())
+            print(f"    seal: {s.get('rejected', 0)} frame(s) refused by the terminal ({reasons or 'none'}): "
+                  "tampered frames fail the tag, duplicated frames are replays; nothing of them stored")
             print(f"    terminal: {s.get('bad_frames', 0)} frame(s) rejected by CRC, {s.get('hellos', 0)} hello(s), "
                   f"{s.get('batches', 0)} batch(es) stored ({s.get('records', 0)} records), "
                   f"{s.get('duplicate_batches', 0)} duplicate batch(es) suppressed and re-acknowledged, "
                   f"{s.get('gaps', 0)} gap(s) asked to resend, {s.get('already_stored', 0)} record(s) already stored")
-            print(f"    kiosk: {k.text().count('kiosk: BadFrame')} reply frame(s) rejected by CRC/COBS, "
+            refused = sum(int(n) for n in re.findall(r"board: (\d+) sealed frame\(s\) rejected", k.text()))
+            print(f"    kiosk: {refused} sealed reply frame(s) refused (tampered or replayed), "
+                  f"{k.text().count('kiosk: BadFrame')} reply frame(s) rejected by CRC/COBS, "
                   f"{k.text().count('kiosk: AckTimeout')} ack wait(s) given up (records kept, sent again)")
         dup_total = sum(s.get("duplicate_batches", 0) for s in streams.values())
         print(f"  duplicates suppressed in total: {dup_total} batch(es) (relay duplicates and resends after "
@@ -438,6 +484,33 @@ class Demo:
         got = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
         ok(got == want, "the C terminal's database has the schema of tcmcare.store.SQLiteStore (version "
            f"{db.execute('SELECT value FROM meta WHERE key = ?', ('schema',)).fetchone()[0]})")
+
+        # Sealing: each kiosk has its key, every tampered frame was refused, no key leaked.
+        term = json.loads((OUT / "terminal-stats.json").read_text())
+        relay = json.loads((OUT / "relay-stats.json").read_text())
+        keys = {d: bytes(k) for d, k in db.execute("SELECT device, key FROM device_keys")}
+        ok(sorted(keys) == sorted(k.device for k in self.kiosks) and all(len(v) == 32 for v in keys.values()),
+           f"the terminal holds one 256-bit key per kiosk ({len(keys)} key(s)); it ran without --trusted-link")
+        streams = [term["unattributed"], *term["streams"]]
+        reasons: Dict[str, int] = {}
+        for st in streams:
+            for why, n in st.get("rejected_by_reason", {}).items():
+                reasons[why] = reasons.get(why, 0) + n
+        tampered_up = sum(r["up"]["tampered"] for r in relay["routes"].values())
+        not_replays = sum(n for why, n in reasons.items() if why != "replayed")
+        ok(tampered_up > 0 and not_replays == tampered_up and "unsealed" not in reasons,
+           f"the {tampered_up} frame(s) tampered on the way to the terminal (CRC made valid) were each refused by "
+           f"the seal ({not_replays} refused other than as replays), and no frame travelled unsealed")
+        leaked = []
+        for f in sorted(OUT.iterdir()):
+            if f.name.startswith("carehome.db") or f.suffix == ".flash" or not f.is_file():
+                continue  # the key stores: the terminal's database and the kiosks' flash
+            data = f.read_bytes()
+            for key in keys.values():
+                if key in data or key.hex().encode() in data.lower() or key.hex(" ").encode() in data.lower():
+                    leaked.append(f.name)
+        ok(not leaked, f"no key appears in any log or output file (checked {rel(OUT)}/*: "
+           f"{', '.join(sorted(set(leaked))) or 'none found'})")
 
         bad = db.execute("SELECT COUNT(*) FROM records WHERE status != 'valid' OR id_conflict != 0").fetchone()[0]
         ok(bad == 0, f"every stored record is valid and has its own id ({bad} not)")
