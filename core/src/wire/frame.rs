@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use zeroize::Zeroize;
+
 use super::codec::EncodeError;
 
 /// The frame delimiter.
@@ -112,6 +114,11 @@ fn exact_frame_len(payload: &[u8]) -> usize {
 /// Decodes one frame in place and checks its CRC, returning the payload. `frame` may
 /// end with the delimiter; it must not contain another 0x00.
 pub fn decode_frame(frame: &mut [u8]) -> Result<&[u8], FrameError> {
+    decode_frame_mut(frame).map(|p| &*p)
+}
+
+/// [`decode_frame`] with the payload mutable (for opening a sealed payload in place).
+pub fn decode_frame_mut(frame: &mut [u8]) -> Result<&mut [u8], FrameError> {
     let end = match frame.last() {
         Some(&FRAME_DELIMITER) => frame.len() - 1,
         Some(_) => frame.len(),
@@ -125,7 +132,7 @@ pub fn decode_frame(frame: &mut [u8]) -> Result<&[u8], FrameError> {
     if n < CRC_LEN {
         return Err(FrameError::TooShort);
     }
-    let (payload, crc) = encoded[..n].split_at(n - CRC_LEN);
+    let (payload, crc) = encoded[..n].split_at_mut(n - CRC_LEN);
     let expected = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
     let computed = FRAME_CRC.checksum(payload);
     if expected != computed {
@@ -172,6 +179,12 @@ fn cobs_decode_in_place(buf: &mut [u8]) -> Result<usize, FrameError> {
 /// Streaming frame reader for serial lines and sockets: feed arbitrary chunks, get
 /// payloads out. `N` is the largest encoded frame accepted (delimiter excluded).
 ///
+/// Payloads are decoded in place in the decoder's buffer; [`FrameDecoder::feed_mut`]
+/// hands them out mutable (a sealed payload is opened in place). The bytes of a frame are
+/// wiped when the next [`FrameDecoder::feed`] / [`FrameDecoder::feed_mut`] call begins,
+/// and [`FrameDecoder::wipe`] clears everything: a provisioning frame carries a key in
+/// clear, an opened sealed frame its plaintext.
+///
 /// ```
 /// use tcmcare_core::wire::{encode_frame, FrameDecoder};
 /// let mut wire = [0u8; 64];
@@ -186,6 +199,8 @@ pub struct FrameDecoder<const N: usize> {
     buf: [u8; N],
     len: usize,
     overflow: bool,
+    /// Bytes of the previous frame still in `buf`, wiped when the next call begins.
+    used: usize,
 }
 
 impl<const N: usize> Default for FrameDecoder<N> {
@@ -201,6 +216,7 @@ impl<const N: usize> FrameDecoder<N> {
             buf: [0; N],
             len: 0,
             overflow: false,
+            used: 0,
         }
     }
 
@@ -208,6 +224,15 @@ impl<const N: usize> FrameDecoder<N> {
     pub fn reset(&mut self) {
         self.len = 0;
         self.overflow = false;
+    }
+
+    /// Drops any partial frame and zeroizes the whole buffer (the last payload handed out
+    /// included).
+    pub fn wipe(&mut self) {
+        self.buf.zeroize();
+        self.len = 0;
+        self.overflow = false;
+        self.used = 0;
     }
 
     /// Bytes of the partial frame buffered so far.
@@ -220,6 +245,20 @@ impl<const N: usize> FrameDecoder<N> {
     /// are buffered), `Some(Ok(payload))` for a good frame, `Some(Err(_))` for a bad one.
     /// Call again with the same `input` until it returns `None`.
     pub fn feed<'s>(&'s mut self, input: &mut &[u8]) -> Option<Result<&'s [u8], FrameError>> {
+        self.feed_mut(input).map(|r| r.map(|p| &*p))
+    }
+
+    /// [`FrameDecoder::feed`] with the payload mutable, for decoding in place.
+    pub fn feed_mut<'s>(
+        &'s mut self,
+        input: &mut &[u8],
+    ) -> Option<Result<&'s mut [u8], FrameError>> {
+        if self.used > 0 {
+            if let Some(previous) = self.buf.get_mut(..self.used) {
+                previous.zeroize();
+            }
+            self.used = 0;
+        }
         while let Some((&b, rest)) = input.split_first() {
             *input = rest;
             if b == FRAME_DELIMITER {
@@ -227,13 +266,15 @@ impl<const N: usize> FrameDecoder<N> {
                 self.len = 0;
                 self.overflow = false;
                 if overflow {
+                    self.used = N;
                     return Some(Err(FrameError::TooLong));
                 }
                 if len == 0 {
                     // Empty frames (idle delimiters) are skipped silently.
                     continue;
                 }
-                return Some(decode_frame(&mut self.buf[..len]).map(|p| p as &[u8]));
+                self.used = len;
+                return Some(decode_frame_mut(&mut self.buf[..len]));
             }
             if self.len < N {
                 self.buf[self.len] = b;
@@ -363,5 +404,28 @@ mod tests {
         assert_eq!(got[2], Err(FrameError::TooLong));
         assert_eq!(got[3].as_deref(), Ok(&b"second"[..]));
         assert_eq!(got.len(), 4);
+    }
+
+    #[test]
+    fn payloads_are_mutable_and_wiped_when_the_next_call_begins() {
+        let mut wire = [0u8; 64];
+        let n = encode_frame(b"key material", &mut wire).unwrap();
+        let mut dec = FrameDecoder::<64>::new();
+        let mut input = &wire[..n];
+        let p = dec.feed_mut(&mut input).unwrap().unwrap();
+        assert_eq!(p, b"key material");
+        p[0] = b'K'; // opened in place
+        assert_eq!(dec.buf[0], b'K');
+        // The next call (even with no input) wipes the frame: payload and CRC bytes.
+        let mut none: &[u8] = &[];
+        assert!(dec.feed(&mut none).is_none());
+        assert!(dec.buf[..n].iter().all(|&b| b == 0));
+        // wipe() also drops a partial frame.
+        let mut half = &wire[..5];
+        assert!(dec.feed(&mut half).is_none());
+        assert_eq!(dec.buffered(), 5);
+        dec.wipe();
+        assert_eq!(dec.buffered(), 0);
+        assert!(dec.buf.iter().all(|&b| b == 0));
     }
 }

@@ -21,7 +21,8 @@ pub mod frame;
 pub use codec::{DecodeError, EncodeError, Reader, Writer};
 pub use envelope::Envelope;
 pub use frame::{
-    decode_frame, encode_frame, max_frame_len, FrameDecoder, FrameError, FRAME_CRC, FRAME_DELIMITER,
+    decode_frame, decode_frame_mut, encode_frame, max_frame_len, FrameDecoder, FrameError,
+    FRAME_CRC, FRAME_DELIMITER,
 };
 
 use crate::record::{Kind, Record, RecordError};

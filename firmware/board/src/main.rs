@@ -37,7 +37,7 @@ use static_cell::ConstStaticCell;
 use tcmcare_core::ids::{CareHomeId, DeviceId, ResidentNumber};
 use tcmcare_core::seal::{Sealer, SealerError, DEFAULT_LEASE_BLOCK};
 use tcmcare_core::sync::{FlashStorage, SealedSender, SenderConfig};
-use tcmcare_core::wire::encode_frame;
+use tcmcare_core::wire::{encode_frame, FrameDecoder};
 use tcmcare_device_models::scenario::{CALIBRATION_MASS_G, CARE_HOME};
 use tcmcare_device_models::{BleBpMonitor, Hx711, Max30102, Mfrc522, Mlx90614, PushButton};
 use tcmcare_kiosk::drivers::bp::{BloodPressureLink, MAX_BP_MEASUREMENT_LEN};
@@ -49,7 +49,6 @@ use tcmcare_kiosk::drivers::thermometer::BodyThermometer;
 use tcmcare_kiosk::kiosk::{
     Event, Kiosk, KioskConfig, KioskMemory, Peripherals, DOWNLINK_FRAME_LEN, UPLINK_MTU,
 };
-use tcmcare_kiosk::link::FrameReader;
 use tcmcare_kiosk::persist;
 use tcmcare_kiosk::provision::{self, OpenOutboxError, OutboxPlan, ProvisionStatus};
 use tcmcare_kiosk::residents::ResidentTable;
@@ -128,7 +127,7 @@ fn provisioning_mode(
     expect: Option<u32>,
 ) -> ! {
     defmt::info!("board: provisioning button held at power-up: provisioning mode, waiting for a Provision frame on UART0");
-    let mut reader = FrameReader::<DOWNLINK_FRAME_LEN>::new();
+    let mut reader = FrameDecoder::<DOWNLINK_FRAME_LEN>::new();
     // Raw line bytes hold the key (COBS-encoded): wiped when dropped, as the reader's.
     let mut rx = Zeroizing::new([0u8; 32]);
     loop {
@@ -137,7 +136,7 @@ fn provisioning_mode(
         }
         let n = uart.read_available(&mut rx[..]);
         let mut input = rx.get(..n).unwrap_or(&[]);
-        while let Some(frame) = reader.feed(&mut input) {
+        while let Some(frame) = reader.feed_mut(&mut input) {
             let payload = match frame {
                 Ok(p) => p,
                 Err(e) => {

@@ -40,11 +40,10 @@ use tcmcare_core::sync::{
     SenderEvent, StopReason, DEFAULT_MAX_HELLO_AGE_MS, MAX_SEALED_CONTROL_LEN, MIN_SEALED_MTU,
 };
 use tcmcare_core::time::{Timestamp, UtcSeconds};
-use tcmcare_core::wire::{encode_frame, max_frame_len, FrameError, MAX_ENVELOPE_LEN};
+use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder, FrameError, MAX_ENVELOPE_LEN};
 use zeroize::Zeroizing;
 
 use crate::drivers::bp::MAX_BP_MEASUREMENT_LEN;
-use crate::link::FrameReader;
 use crate::log::{log_info, log_warn};
 use crate::ppg::{self, WINDOW_SAMPLES};
 use crate::provision;
@@ -341,7 +340,7 @@ pub struct Kiosk<'a, S: OutboxStorage, K: SealStore> {
     table: &'a mut ResidentTable,
     mem: &'a mut KioskMemory,
     sender: SealedSender<S, K>,
-    decoder: FrameReader<DOWNLINK_FRAME_LEN>,
+    decoder: FrameDecoder<DOWNLINK_FRAME_LEN>,
     rejected: u32,
     state: State,
     run: StepRun,
@@ -455,7 +454,7 @@ where
             table,
             mem,
             sender,
-            decoder: FrameReader::new(),
+            decoder: FrameDecoder::new(),
             rejected: 0,
             state: State::Idle,
             run: StepRun {
@@ -910,7 +909,7 @@ where
             }
             let mut input = rx.get(..n).unwrap_or(&[]);
             loop {
-                let received = match self.decoder.feed(&mut input) {
+                let received = match self.decoder.feed_mut(&mut input) {
                     None => break,
                     Some(Err(e)) => Received::Bad(e),
                     Some(Ok(payload)) if provision::is_provision(payload) => {

@@ -14,7 +14,6 @@ mod log;
 
 pub mod drivers;
 pub mod kiosk;
-pub mod link;
 pub mod persist;
 pub mod ppg;
 pub mod provision;
