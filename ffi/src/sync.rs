@@ -268,6 +268,29 @@ impl SealedReceiverStore for CStore {
 }
 
 impl CStore {
+    /// Checks and copies the callbacks of `*store`.
+    ///
+    /// # Safety
+    /// `store` is NULL or points to an initialised `tcm_receiver_store`.
+    unsafe fn from_c(
+        store: *const tcm_receiver_store,
+        replay: Option<CReplay>,
+    ) -> Result<Self, tcm_status> {
+        // SAFETY: caller contract of this function.
+        let s = unsafe { buffer::read(store, "store")? };
+        Ok(CStore {
+            ctx: s.ctx,
+            replay,
+            watermark: s
+                .watermark
+                .ok_or_else(|| fail(tcm_status::NullPointer, "store->watermark is NULL"))?,
+            commit: s
+                .commit
+                .ok_or_else(|| fail(tcm_status::NullPointer, "store->commit is NULL"))?,
+            scratch: Vec::new(),
+        })
+    }
+
     fn commit_with(
         &mut self,
         device: DeviceId,
@@ -564,20 +587,7 @@ pub unsafe extern "C" fn tcm_receiver_new(
 ) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        let s = unsafe { buffer::read(store, "store")? };
-        let watermark = s
-            .watermark
-            .ok_or_else(|| fail(tcm_status::NullPointer, "store->watermark is NULL"))?;
-        let commit = s
-            .commit
-            .ok_or_else(|| fail(tcm_status::NullPointer, "store->commit is NULL"))?;
-        let store = CStore {
-            ctx: s.ctx,
-            replay: None,
-            watermark,
-            commit,
-            scratch: Vec::new(),
-        };
+        let store = unsafe { CStore::from_c(store, None)? };
         let r = tcm_receiver {
             inner: ReceiverInner::Plain(Receiver::new(store)),
             scratch: Vec::new(),
@@ -609,15 +619,9 @@ pub unsafe extern "C" fn tcm_receiver_new_sealed(
 ) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        let s = unsafe { buffer::read(store, "store")? };
-        let watermark = s
-            .watermark
-            .ok_or_else(|| fail(tcm_status::NullPointer, "store->watermark is NULL"))?;
-        let commit = s
-            .commit
-            .ok_or_else(|| fail(tcm_status::NullPointer, "store->commit is NULL"))?;
-        // SAFETY: caller contract of this function.
         let replay = unsafe { CReplay::from_c(replay)? };
+        // SAFETY: caller contract of this function.
+        let store = unsafe { CStore::from_c(store, Some(replay))? };
         // SAFETY: caller contract of this function.
         let keys = unsafe { CKeyStore::from_c(keys)? };
         let security = match security {
@@ -629,13 +633,6 @@ pub unsafe extern "C" fn tcm_receiver_new_sealed(
                     format_args!("security {n}"),
                 ))
             }
-        };
-        let store = CStore {
-            ctx: s.ctx,
-            replay: Some(replay),
-            watermark,
-            commit,
-            scratch: Vec::new(),
         };
         let r = tcm_receiver {
             inner: ReceiverInner::Sealed(Box::new(SealedReceiver::new(store, keys, security))),
