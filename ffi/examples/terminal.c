@@ -26,6 +26,7 @@
  *            [--time-sync SECONDS] [--stats FILE]
  *   terminal --db FILE --provision KIOSK_ID --listen PORT [--timeout SECONDS]
  *   terminal --db FILE --revoke KIOSK_ID
+ *   terminal --db FILE --rotate KIOSK_ID
  *
  *   --db FILE         SQLite database (created if missing), schema below.
  *   --listen PORT     serve kiosks on TCP PORT (127.0.0.1), up to 16 connections at
@@ -42,6 +43,11 @@
  *                     for its acknowledgement (--timeout, default 60 s). Exits 0 when the
  *                     kiosk confirmed (a revoked kiosk provisioned again is trusted again).
  *   --revoke ID       revoke kiosk ID: every frame of it is refused from now on.
+ *   --rotate ID       prepare a key rotation for kiosk ID: a new key (next key id) is
+ *                     stored next to the current one; a terminal serving --listen sends it
+ *                     to the kiosk, sealed under the current key, whenever the kiosk says
+ *                     hello, until the kiosk's frames arrive under the new key; then the
+ *                     old key is deleted.
  *   (default)         read one line from stdin; replies are written to --reply PATH (a
  *                     serial device, a FIFO) or dropped if no --reply is given (replaying
  *                     a capture needs no replies).
@@ -1052,6 +1058,7 @@ typedef struct line {
     tcm_receiver *rx;
     uint32_t device; /* 0 until its hello */
     uint32_t epoch;
+    int rotation_sent; /* a pending key rotation went out since the last hello */
     struct timespec last_sync;
 } line;
 
@@ -1131,6 +1138,66 @@ static void send_time(terminal *t, line *l) {
     stats_of(t, l->device)->time_syncs++;
 }
 
+static int exec3(terminal_db *db, const char *sql, int64_t a, int64_t b, int64_t c);
+
+/*
+ * A pending key rotation of the line's kiosk (meta `rotate:<id>` = the new key id, set by
+ * --rotate): once the kiosk's frames come under the new key the rotation is done (the
+ * receiver's key_used callback has deleted the old key); until then, after each hello,
+ * the new key goes to the kiosk sealed under its current key.
+ */
+static void continue_rotation(terminal *t, line *l) {
+    char k[48], v[16];
+    uint8_t found = 0;
+    uint32_t device = 0, epoch = 0, key_id = 0, to;
+    int64_t have;
+    sqlite3_stmt *s = NULL;
+    tcm_device_key *key = NULL;
+    uint8_t out[TCM_MAX_SEALED_REKEY_LEN];
+    size_t n = 0;
+    tcm_status st;
+
+    if (tcm_receiver_session(l->rx, &found, &device, &epoch, &key_id) != TCM_STATUS_OK || !found ||
+        key_id == 0) {
+        return;
+    }
+    snprintf(k, sizeof k, "rotate:%u", (unsigned)device);
+    if (meta_get(&t->db, k, v, sizeof v) != 0 || v[0] == '\0') {
+        return;
+    }
+    to = (uint32_t)strtoul(v, NULL, 10);
+    if (key_id >= to) {
+        exec3(&t->db, "DELETE FROM meta WHERE key = 'rotate:' || ?1", device, 0, 0);
+        fprintf(stderr, "terminal: kiosk %u now seals under key id %u: rotation done\n",
+                (unsigned)device, (unsigned)key_id);
+        return;
+    }
+    if (l->rotation_sent) {
+        return; /* once per hello */
+    }
+    if (prepare(t->db.db, "SELECT key FROM device_keys WHERE device = ?1 AND key_id = ?2", &s) != 0) {
+        return;
+    }
+    sqlite3_bind_int64(s, 1, device);
+    sqlite3_bind_int64(s, 2, to);
+    have = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == TCM_KEY_LEN;
+    st = have ? tcm_device_key_new(sqlite3_column_blob(s, 0), TCM_KEY_LEN, &key)
+              : TCM_STATUS_SEAL_UNKNOWN_KEY;
+    sqlite3_finalize(s);
+    if (st == TCM_STATUS_OK) {
+        st = tcm_receiver_rekey(l->rx, device, epoch, key_id, to, key, out, sizeof out, &n);
+    }
+    tcm_device_key_free(key);
+    if (st != TCM_STATUS_OK) {
+        report("key rotation", st);
+        return;
+    }
+    send_payload(l, out, n);
+    l->rotation_sent = 1;
+    fprintf(stderr, "terminal: kiosk %u: sent key id %u, sealed under key id %u\n",
+            (unsigned)device, (unsigned)to, (unsigned)key_id);
+}
+
 /* Handles one frame payload: the receiver commits (through store_commit) and replies. */
 static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len) {
     uint8_t reply[TCM_MAX_SEALED_CONTROL_LEN];
@@ -1148,6 +1215,7 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
     case TCM_RECEIVER_EVENT_KIND_INTRODUCED:
         l->device = ev.device;
         l->epoch = ev.epoch;
+        l->rotation_sent = 0;
         stats_of(t, ev.device)->hellos++;
         fprintf(stderr, "terminal: kiosk %u (epoch %u) says hello, resumes after %u\n",
                 (unsigned)ev.device, (unsigned)ev.epoch, (unsigned)ev.watermark);
@@ -1210,6 +1278,9 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
     }
     if (reply_len > 0) {
         send_payload(l, reply, reply_len);
+    }
+    if (ev.kind == TCM_RECEIVER_EVENT_KIND_INTRODUCED || ev.kind == TCM_RECEIVER_EVENT_KIND_COMMITTED) {
+        continue_rotation(t, l);
     }
 }
 
@@ -1588,13 +1659,68 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     return 0;
 }
 
+/* Stores a new key for kiosk `kiosk` next to its current one and marks the rotation
+ * pending; a serving terminal completes it (continue_rotation). */
+static int rotate(terminal *t, uint32_t kiosk) {
+    terminal_db *db = &t->db;
+    tcm_device_key *key = NULL;
+    uint8_t key_bytes[TCM_KEY_LEN];
+    size_t n = 0;
+    int64_t key_id;
+    sqlite3_stmt *ins = NULL;
+    char k[48], v[16];
+    int ok;
+    tcm_status s;
+    if (query1(db, "SELECT COUNT(*) FROM device_keys WHERE device = ?1", kiosk) < 1) {
+        fprintf(stderr, "terminal: kiosk %u has no key: provision it\n", (unsigned)kiosk);
+        return -1;
+    }
+    key_id = query1(db, "SELECT MAX(key_id) + 1 FROM device_keys WHERE device = ?1", kiosk);
+    if (key_id < 2 || key_id > (int64_t)UINT32_MAX) {
+        fprintf(stderr, "terminal: no key id left for kiosk %u: provision it again\n",
+                (unsigned)kiosk);
+        return -1;
+    }
+    s = tcm_device_key_generate(&key);
+    if (s == TCM_STATUS_OK) {
+        s = tcm_device_key_export(key, key_bytes, sizeof key_bytes, &n);
+    }
+    tcm_device_key_free(key);
+    if (s != TCM_STATUS_OK) {
+        report("key rotation", s);
+        return -1;
+    }
+    ok = prepare(db->db, "INSERT INTO device_keys (device, key_id, key) VALUES (?1, ?2, ?3)",
+                 &ins) == 0;
+    if (ok) {
+        sqlite3_bind_int64(ins, 1, kiosk);
+        sqlite3_bind_int64(ins, 2, key_id);
+        sqlite3_bind_blob(ins, 3, key_bytes, TCM_KEY_LEN, SQLITE_TRANSIENT);
+        ok = sqlite3_step(ins) == SQLITE_DONE;
+        sqlite3_finalize(ins);
+    }
+    memset(key_bytes, 0, sizeof key_bytes);
+    snprintf(k, sizeof k, "rotate:%u", (unsigned)kiosk);
+    snprintf(v, sizeof v, "%u", (unsigned)key_id);
+    if (!ok || meta_set(db, k, v) != 0) {
+        fprintf(stderr, "terminal: key rotation: %s\n", sqlite3_errmsg(db->db));
+        return -1;
+    }
+    fprintf(stderr,
+            "terminal: kiosk %u: key id %u stored; it goes to the kiosk, sealed, when it next "
+            "connects\n",
+            (unsigned)kiosk, (unsigned)key_id);
+    return 0;
+}
+
 static void usage(void) {
     fprintf(stderr,
             "usage: terminal --db FILE [--listen PORT] [--trusted-link] [--reply PATH]\n"
             "                [--device ID --script FILE] [--clock START [--clock-rate R]]\n"
             "                [--time-sync SECONDS] [--stats FILE]\n"
             "       terminal --db FILE --provision KIOSK_ID --listen PORT [--timeout S]\n"
-            "       terminal --db FILE --revoke KIOSK_ID\n");
+            "       terminal --db FILE --revoke KIOSK_ID\n"
+            "       terminal --db FILE --rotate KIOSK_ID\n");
 }
 
 int main(int argc, char **argv) {
@@ -1604,7 +1730,7 @@ int main(int argc, char **argv) {
     const char *stats_path = NULL;
     int port = 0;
     int trusted = 0;
-    uint32_t provision_id = 0, revoke_id = 0;
+    uint32_t provision_id = 0, revoke_id = 0, rotate_id = 0;
     double timeout_s = 60;
     double time_sync_s = 0;
     int i;
@@ -1659,6 +1785,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--revoke") == 0) {
             revoke_id = (uint32_t)strtoul(v, NULL, 0);
             bad = revoke_id == 0;
+        } else if (strcmp(a, "--rotate") == 0) {
+            rotate_id = (uint32_t)strtoul(v, NULL, 0);
+            bad = rotate_id == 0;
         } else if (strcmp(a, "--timeout") == 0) {
             timeout_s = atof(v);
             bad = !(timeout_s > 0);
@@ -1671,7 +1800,8 @@ int main(int argc, char **argv) {
         free(t);
         return 2;
     }
-    if ((provision_id != 0 && port == 0) || (provision_id != 0 && revoke_id != 0)) {
+    if ((provision_id != 0 && port == 0) ||
+        (provision_id != 0) + (revoke_id != 0) + (rotate_id != 0) > 1) {
         usage();
         free(t);
         return 2;
@@ -1680,11 +1810,13 @@ int main(int argc, char **argv) {
     if (trusted) {
         fprintf(stderr, "terminal: --trusted-link: unsealed frames are accepted too\n");
     }
-    if (provision_id != 0 || revoke_id != 0) {
+    if (provision_id != 0 || revoke_id != 0 || rotate_id != 0) {
         if (db_open(&t->db, db_path) != 0) {
             rc = 1;
         } else if (provision_id != 0) {
             rc = provision(t, provision_id, port, timeout_s) == 0 ? 0 : 1;
+        } else if (rotate_id != 0) {
+            rc = rotate(t, rotate_id) == 0 ? 0 : 1;
         } else {
             rc = revoke(t, revoke_id) == 0 ? 0 : 1;
         }

@@ -2,8 +2,8 @@
 # Smoke test of the reference terminal: a simulated kiosk syncs records over TCP through
 # a lossy line; the terminal must store each exactly once (SQLite) and print each as a
 # JSON line; replaying the captured line into a fresh terminal gives the same records.
-# Then the same sealed: the terminal provisions the kiosk (key and epoch), the sealed
-# stream is stored exactly once, a replay of the captured sealed line is refused (same
+# Then the same sealed: the terminal provisions the kiosk (key and epoch), rotates its key
+# at the next hello, the sealed stream is stored exactly once, a replay of the captured sealed line is refused (same
 # database) or unknown (fresh database), and a revoked kiosk gets nothing stored.
 # Usage: terminal_smoke.sh BUILD_DIR   (expects BUILD_DIR/terminal and BUILD_DIR/kiosk_sim)
 set -uo pipefail
@@ -62,6 +62,11 @@ check "terminal confirms the provisioning" test "$pstatus" = 0
 check "one active key of 32 bytes stored" test "$(count_rows "$work/s.db" "select count(*) from device_keys where device = 4097 and length(key) = 32")" = 1
 check "the key never appears in the logs" test "$(cat "$work/prov.err" "$work/kprov.err" | grep -ci 'key [0-9a-f]\{16\}')" = 0
 
+# A key rotation, prepared now, goes to the kiosk (sealed under key 1) at its next hello.
+old_key=$(count_rows "$work/s.db" 'select hex(key) from device_keys where device = 4097')
+"$build/terminal" --db "$work/s.db" --rotate 0x1001 2> "$work/rot.err"
+check "rotation prepared" grep -q "key id 2 stored" "$work/rot.err"
+
 "$build/terminal" --db "$work/s.db" --listen "$sport" > "$work/s.jsonl" 2> "$work/s.err" &
 tpid=$!
 ok=0
@@ -74,6 +79,9 @@ done
 check "sealed kiosk got every record acknowledged" test "$ok" = 1
 kill -INT "$tpid"; wait "$tpid"
 check "sealed: each record stored once" test "$(count_rows "$work/s.db" 'select count(*) from records where device = 4097')" = "$records"
+check "rotation done: the kiosk seals under key id 2" grep -q "now seals under key id 2: rotation done" "$work/s.err"
+check "only the new key is kept" test "$(count_rows "$work/s.db" 'select group_concat(key_id) from device_keys where device = 4097')" = 2
+check "the new key is not the old one" test "$(count_rows "$work/s.db" 'select hex(key) from device_keys where device = 4097')" != "$old_key"
 check "sealed: replay counter stored" test "$(count_rows "$work/s.db" 'select count(*) from seal_counters where device = 4097 and counter > 0')" = 1
 
 # The captured sealed line replayed into the same database: every frame refused.
