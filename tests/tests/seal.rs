@@ -14,7 +14,7 @@ use tcmcare_core::seal::{
 use tcmcare_core::sync::{
     Ack, LinkSecurity, MemoryStore, Message, Outbox, RamStorage, Receiver, ReceiverEvent,
     SealedReceiver, SealedReceiverEvent, SealedReplyError, SealedSender, SealedSenderError,
-    SealedSenderEvent, Sender, SenderConfig, SenderEvent, MAX_SEALED_CONTROL_LEN,
+    SealedSenderEvent, Sender, SenderConfig, SenderEvent, TimeSync, MAX_SEALED_CONTROL_LEN,
 };
 use tcmcare_core::wire::{encode_frame, max_frame_len, MAX_ENVELOPE_LEN};
 
@@ -563,7 +563,7 @@ fn plain_frames_need_an_explicitly_trusted_link() {
 
 /// On a trusted link a plain hello after a sealed session opens a plain session: the
 /// receiver no longer names the sealed session's key, so it seals nothing for the plain
-/// device (which has no key) under another device's key id.
+/// device (which has no key) under another device's key id; its time sync is plain.
 #[test]
 fn a_plain_hello_on_a_trusted_link_ends_the_sealed_session() {
     let mut keys = MemoryKeyStore::new();
@@ -596,9 +596,21 @@ fn a_plain_hello_on_a_trusted_link_ends_the_sealed_session() {
         })
     ));
     assert_eq!(t.session(), None);
+    // The plain device gets a plain time sync, as from a plain receiver.
     let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+    let n = t.time_sync(T_BASE, &mut out).expect("plain time sync");
     assert_eq!(
-        t.time_sync(T_BASE, &mut out),
+        Message::decode(&out[..n]),
+        Ok(Message::TimeSync(TimeSync { utc_now: T_BASE }))
+    );
+    // Without any session there is nobody to send the time to.
+    let mut fresh = SealedReceiver::new(
+        MemoryStore::new(),
+        MemoryKeyStore::new(),
+        LinkSecurity::TrustedUnsealed,
+    );
+    assert_eq!(
+        fresh.time_sync(T_BASE, &mut out),
         Err(SealedReplyError::NoSession)
     );
 }

@@ -572,8 +572,19 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
     }
 
     /// Writes a sealed [`super::TimeSync`] for the session's device into `out` (at least
-    /// [`MAX_SEALED_CONTROL_LEN`] bytes).
+    /// [`MAX_SEALED_CONTROL_LEN`] bytes). On a trusted link whose session came from a
+    /// plain hello the time sync is plain too, as that device's receiver answers it.
     pub fn time_sync(&mut self, utc_now: u64, out: &mut [u8]) -> Result<usize, SealedReplyError> {
+        if self.session_key.is_none()
+            && self.security == LinkSecurity::TrustedUnsealed
+            && self.receiver.session().is_some()
+        {
+            return self.receiver.time_sync(utc_now, out).map_err(
+                |ReceiverError::OutputTooSmall { needed }| SealedReplyError::OutputTooSmall {
+                    needed,
+                },
+            );
+        }
         let (device, epoch, key_id, key) = self.session_key()?;
         let msg = Message::TimeSync(super::TimeSync { utc_now });
         let to = SealHeader {
