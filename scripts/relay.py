@@ -38,8 +38,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, TextIO, Tuple
 
-# Frames at least this long are record batches (a hello or an ack is shorter).
-BATCH_MIN_LEN = 40
+# Frames at least this long are record batches: a sealed hello is 42 bytes framed, a
+# sealed ack or time sync shorter; a sealed batch of one vitals record is about 50 bytes
+# and the kiosks send two records per visit.
+BATCH_MIN_LEN = 56
 _FATE_NAMES = {"drop": "dropped", "duplicate": "duplicated", "corrupt": "corrupted", "tamper": "tampered",
                "pass": "passed"}
 
