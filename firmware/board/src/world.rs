@@ -144,6 +144,11 @@ impl World {
         }
     }
 
+    /// Whether every visit is played and the board only waits for the outbox to drain.
+    pub fn draining(&self) -> bool {
+        matches!(self.phase, Phase::Draining)
+    }
+
     /// Reacts to a kiosk event.
     pub fn on_event(&mut self, now_ms: u64, e: &Event, m: &Models<'_>) -> Action {
         let Phase::InVisit(i) = self.phase else {
