@@ -193,6 +193,14 @@ def test_device_key_never_shows_its_bytes(caplog: pytest.LogCaptureFixture) -> N
 # ------------------------------------------------------------------------- provisioning
 
 
+def test_provisioning_frame_round_trips() -> None:
+    # The payload travels as one frame on the kiosk's cable: COBS(payload | CRC-32C) 00.
+    payload = tcmcare.provision_payload(7, 1, 1, KEY)
+    framed = tcmcare.frame(payload)
+    assert framed[-1] == 0 and 0 not in framed[:-1]
+    assert tcmcare.frame_payload(framed) == payload
+
+
 def test_provision_payload_layout() -> None:
     # 0xA2 | device 7 | epoch 1 | key id 1 | key
     assert tcmcare.provision_payload(7, 1, 1, KEY) == bytes([0xA2, 7, 1, 1]) + KEY_BYTES

@@ -42,6 +42,8 @@ from ._native import (
     decode_frames_columnar,
     encode,
     encode_frame,
+    frame,
+    frame_payload,
     open_sealed,
     provision_payload,
 )
@@ -158,6 +160,8 @@ __all__ = [
     # sealed links
     "DeviceKey",
     "provision_payload",
+    "frame",
+    "frame_payload",
     "accept_provision",
     "open_sealed",
     "FrameCounter",
