@@ -18,16 +18,10 @@ use tcmcare_core::seal::{
 };
 use tcmcare_core::sync::StoreError;
 
+use zeroize::Zeroize;
+
 use crate::errors;
 use crate::pyobjs;
-
-/// Overwrites a buffer that held key material or decrypted bytes. Best effort: the buffer
-/// is observed afterwards so the writes are not elided; copies Python made cannot be
-/// reached.
-pub fn wipe(buf: &mut [u8]) {
-    buf.fill(0);
-    std::hint::black_box(&*buf);
-}
 
 // ----------------------------------------------------------------------------------------
 // DeviceKey
@@ -50,7 +44,7 @@ fn key_from(obj: &Bound<'_, PyAny>) -> PyResult<DeviceKey> {
         let mut v = b.to_vec();
         let k = DeviceKey::from_slice(&v);
         let len = v.len();
-        wipe(&mut v);
+        v.zeroize();
         (k, len)
     } else {
         return Err(PyTypeError::new_err(format!(
@@ -386,7 +380,7 @@ fn provision_payload<'py>(
         .encode(&mut out)
         .map(|n| PyBytes::new(py, out.get(..n).unwrap_or(&[])))
         .map_err(|e| PyRuntimeError::new_err(format!("internal encoding error: {e}")));
-    wipe(&mut out);
+    out.zeroize();
     encoded
 }
 
@@ -453,7 +447,7 @@ fn open_sealed<'py>(
             .map(|hdr| (hdr, PyBytes::new(py, plain))),
         Err(e) => Err(rejected_error(py, &e, header.as_ref())),
     };
-    wipe(&mut buf);
+    buf.zeroize();
     result
 }
 

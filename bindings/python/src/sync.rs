@@ -30,6 +30,8 @@ use tcmcare_core::sync::{
 };
 use tcmcare_core::wire::{decode_frame, encode_frame, max_frame_len, FrameError, FRAME_DELIMITER};
 
+use zeroize::Zeroize;
+
 use crate::errors;
 use crate::pyobjs;
 use crate::seal::{self, PyKeyStore, PySealStore};
@@ -478,7 +480,7 @@ impl PyReceiver {
                 let header = seal::peek_header(payload);
                 let mut buf = payload.to_vec();
                 let res = r.handle(now, &mut buf, &mut out);
-                seal::wipe(&mut buf);
+                buf.zeroize();
                 let res = res.map_err(internal)?;
                 let (event, d) = match &res.event {
                     SealedReceiverEvent::Sync(e) => receiver_event(py, e)?,
@@ -725,7 +727,7 @@ impl PyReceiver {
             Ok(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
             Err(e) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
         };
-        seal::wipe(&mut out);
+        out.zeroize();
         result
     }
 }
@@ -1027,7 +1029,7 @@ impl PyOutbox {
                 let header = seal::peek_header(payload);
                 let mut buf = payload.to_vec();
                 let r = s.handle(now_ms, &mut buf);
-                seal::wipe(&mut buf);
+                buf.zeroize();
                 match r.map_err(|e| sealed_sender_error(py, e))? {
                     SealedSenderEvent::Sync(e) => sender_event(py, &e),
                     SealedSenderEvent::Rekeyed { key_id } => {
