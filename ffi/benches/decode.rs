@@ -10,12 +10,12 @@ use std::hint::black_box;
 use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use criterion::{Criterion, Throughput};
 use tcmcare::record::tcm_record;
 use tcmcare::tcm_status;
-use tcmcare_core::ids::{CareHomeId, DeviceId, Epoch, RecordId, ResidentNumber, ResidentRef, Seq};
-use tcmcare_core::record::{Body, Header, MeasurementSource, Record, TemperatureSite, VitalSigns};
-use tcmcare_core::time::{Timestamp, UtcSeconds};
+use tcmcare_core::record::{Body, Record};
 use tcmcare_core::wire::{
     decode_frame, decode_record_frame, encode_record_frame, MAX_RECORD_FRAME_LEN,
 };
@@ -29,33 +29,8 @@ const WORK_LEN: usize = 256;
 fn frames() -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut bytes = Vec::new();
     let mut spans = Vec::with_capacity(FRAMES);
-    let t0 = 1_773_563_400; // 2026-03-15T08:30:00Z
     for i in 0..FRAMES {
-        let k = i as u32;
-        let record = Record {
-            header: Header {
-                id: RecordId {
-                    device: DeviceId(7),
-                    epoch: Epoch(1),
-                    seq: Seq(k + 1),
-                },
-                resident: ResidentRef {
-                    care_home: CareHomeId(3101),
-                    number: ResidentNumber(1000 + k % 200),
-                },
-                time: Timestamp::Utc(UtcSeconds::new(t0 + u64::from(k) * 60).unwrap()),
-            },
-            body: Body::Vitals(VitalSigns {
-                systolic_mmhg: Some(100 + (k % 70) as u16),
-                diastolic_mmhg: Some(60 + (k % 35) as u16),
-                pulse_per_min: Some(55 + (k % 50) as u16),
-                spo2_percent: Some(90 + (k % 10) as u8),
-                temperature_centi_c: Some(3580 + (k % 180) as i16),
-                temperature_site: TemperatureSite::Forehead,
-                source: MeasurementSource::KioskSensor,
-                ..VitalSigns::default()
-            }),
-        };
+        let record = common::vitals_record(i as u32);
         let mut frame = [0u8; MAX_RECORD_FRAME_LEN];
         let n = encode_record_frame(&record, &mut frame).unwrap();
         spans.push((bytes.len(), n));

@@ -14,50 +14,27 @@ use std::hint::black_box;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
+mod common;
+
 use criterion::{Criterion, Throughput};
 use tcmcare::seal::*;
 use tcmcare::sync::*;
 use tcmcare::tcm_status;
-use tcmcare_core::ids::{CareHomeId, DeviceId, Epoch, RecordId, ResidentNumber, ResidentRef, Seq};
-use tcmcare_core::record::{Body, Header, MeasurementSource, Record, TemperatureSite, VitalSigns};
+use tcmcare_core::ids::{DeviceId, Epoch};
 use tcmcare_core::seal::{DeviceKey, KeyId, MemoryKeyStore, Provision, RamSealStore, Sealer};
 use tcmcare_core::sync::{
     LinkSecurity, MemoryStore, Outbox, RamStorage, SealedReceiver, SealedSender, SenderConfig,
     MAX_SEALED_CONTROL_LEN,
 };
-use tcmcare_core::time::{Timestamp, UtcSeconds};
 
 const FRAMES: usize = 10_000;
 const DEVICE: u32 = 7;
 const KEY: [u8; 32] = [0x42; 32];
 
+/// The envelope of the bench reading with sequence number `seq`.
 fn vitals(seq: u32) -> Vec<u8> {
-    let r = Record {
-        header: Header {
-            id: RecordId {
-                device: DeviceId(DEVICE),
-                epoch: Epoch(1),
-                seq: Seq(seq),
-            },
-            resident: ResidentRef {
-                care_home: CareHomeId(3101),
-                number: ResidentNumber(1000 + seq % 200),
-            },
-            time: Timestamp::Utc(UtcSeconds::new(1_773_563_400 + u64::from(seq) * 60).unwrap()),
-        },
-        body: Body::Vitals(VitalSigns {
-            systolic_mmhg: Some(100 + (seq % 70) as u16),
-            diastolic_mmhg: Some(60 + (seq % 35) as u16),
-            pulse_per_min: Some(55 + (seq % 50) as u16),
-            spo2_percent: Some(90 + (seq % 10) as u8),
-            temperature_centi_c: Some(3600 + (seq % 120) as i16),
-            temperature_site: TemperatureSite::Forehead,
-            source: MeasurementSource::KioskSensor,
-            ..VitalSigns::default()
-        }),
-    };
     let mut b = vec![0u8; 256];
-    let n = r.encode(&mut b).unwrap();
+    let n = common::vitals_record(seq - 1).encode(&mut b).unwrap();
     b.truncate(n);
     b
 }
