@@ -1058,7 +1058,8 @@ typedef struct line {
     tcm_receiver *rx;
     uint32_t device; /* 0 until its hello */
     uint32_t epoch;
-    int rotation_sent; /* a pending key rotation went out since the last hello */
+    uint32_t rotation_to; /* the key id a pending rotation moves to (read at each hello) */
+    int rotation_sent;    /* ... and it went out since the last hello */
     struct timespec last_sync;
 } line;
 
@@ -1144,9 +1145,10 @@ static int exec3(terminal_db *db, const char *sql, int64_t a, int64_t b, int64_t
  * A pending key rotation of the line's kiosk (meta `rotate:<id>` = the new key id, set by
  * --rotate): once the kiosk's frames come under the new key the rotation is done (the
  * receiver's key_used callback has deleted the old key); until then, after each hello,
- * the new key goes to the kiosk sealed under its current key.
+ * the new key goes to the kiosk sealed under its current key. The pending rotation is
+ * read from the database at each hello (`hello`), so commits cost no extra query.
  */
-static void continue_rotation(terminal *t, line *l) {
+static void continue_rotation(terminal *t, line *l, int hello) {
     char k[48], v[16];
     uint8_t found = 0;
     uint32_t device = 0, epoch = 0, key_id = 0, to;
@@ -1161,12 +1163,20 @@ static void continue_rotation(terminal *t, line *l) {
         key_id == 0) {
         return;
     }
-    snprintf(k, sizeof k, "rotate:%u", (unsigned)device);
-    if (meta_get(&t->db, k, v, sizeof v) != 0 || v[0] == '\0') {
+    if (hello) {
+        snprintf(k, sizeof k, "rotate:%u", (unsigned)device);
+        l->rotation_to = 0;
+        l->rotation_sent = 0;
+        if (meta_get(&t->db, k, v, sizeof v) == 0 && v[0] != '\0') {
+            l->rotation_to = (uint32_t)strtoul(v, NULL, 10);
+        }
+    }
+    to = l->rotation_to;
+    if (to == 0) {
         return;
     }
-    to = (uint32_t)strtoul(v, NULL, 10);
     if (key_id >= to) {
+        l->rotation_to = 0;
         exec3(&t->db, "DELETE FROM meta WHERE key = 'rotate:' || ?1", device, 0, 0);
         fprintf(stderr, "terminal: kiosk %u now seals under key id %u: rotation done\n",
                 (unsigned)device, (unsigned)key_id);
@@ -1215,7 +1225,6 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
     case TCM_RECEIVER_EVENT_KIND_INTRODUCED:
         l->device = ev.device;
         l->epoch = ev.epoch;
-        l->rotation_sent = 0;
         stats_of(t, ev.device)->hellos++;
         fprintf(stderr, "terminal: kiosk %u (epoch %u) says hello, resumes after %u\n",
                 (unsigned)ev.device, (unsigned)ev.epoch, (unsigned)ev.watermark);
@@ -1280,7 +1289,7 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
         send_payload(l, reply, reply_len);
     }
     if (ev.kind == TCM_RECEIVER_EVENT_KIND_INTRODUCED || ev.kind == TCM_RECEIVER_EVENT_KIND_COMMITTED) {
-        continue_rotation(t, l);
+        continue_rotation(t, l, ev.kind == TCM_RECEIVER_EVENT_KIND_INTRODUCED);
     }
 }
 
