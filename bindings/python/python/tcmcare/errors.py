@@ -48,6 +48,7 @@ __all__ = [
     "FrameError",
     "CrcError",
     "IdConflictError",
+    "SchemaVersionError",
     "StoreError",
     "StoreUnavailableError",
     "StoreFullError",
@@ -183,6 +184,21 @@ class IdConflictError(ValueError):
     def __init__(self, message: str, *, id: RecordId) -> None:
         super().__init__(message)
         self.id = id
+
+
+class SchemaVersionError(ValueError):
+    """A store's database was written with a schema version this tcmcare does not read
+    (a newer tcmcare wrote it). Raised when the store is opened, before anything is
+    written to the database. ``found`` is the version stored in the database (as
+    stored), ``supported`` the version this tcmcare writes."""
+
+    found: str
+    supported: int
+
+    def __init__(self, message: str, *, found: str, supported: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.supported = supported
 
 
 class StoreError(Exception):

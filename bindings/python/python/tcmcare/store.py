@@ -33,7 +33,7 @@ import time as _time
 from typing import Iterator, List, Literal, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
 from . import _native
-from .errors import IdConflictError, StoreConflictError, UnknownKindError
+from .errors import IdConflictError, SchemaVersionError, StoreConflictError, UnknownKindError
 from .types import CommitRecord, FrameCounter, RecordId, UnknownTime
 
 __all__ = [
@@ -263,6 +263,19 @@ class OutboxStorage(Protocol):
     def free_bytes(self) -> int: ...
 
 
+_READABLE_SCHEMAS = ("1", str(STORE_SCHEMA_VERSION))
+"""Schema versions :class:`SQLiteStore` opens (version 1 is upgraded in place)."""
+
+
+def _stored_schema(db: sqlite3.Connection) -> Optional[str]:
+    """The schema version stored in ``db`` (``None``: a new database, or one without a
+    version), read without writing anything."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return None if row is None else str(row[0])
+
+
 def _envelope_of(item: Union[_Bytes, "_native.Record"]) -> bytes:
     if isinstance(item, _native.Record):
         return _native.encode(item)
@@ -286,25 +299,34 @@ class SQLiteStore:
 
     def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:") -> None:
         self._db = sqlite3.connect(os.fspath(path))
-        with self._db:
-            self._db.executescript(SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                self._db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?)",
-                    (str(STORE_SCHEMA_VERSION),),
+        try:
+            # The version first, read only: a database of another schema is refused
+            # before anything (tables, journal mode) is written to it.
+            found = _stored_schema(self._db)
+            if found is not None and found not in _READABLE_SCHEMAS:
+                raise SchemaVersionError(
+                    f"store schema {found} is not supported: this tcmcare reads versions"
+                    f" {', '.join(_READABLE_SCHEMAS)} and writes {STORE_SCHEMA_VERSION};"
+                    " use the tcmcare version that wrote it",
+                    found=found,
+                    supported=STORE_SCHEMA_VERSION,
                 )
-            elif row[0] == "1":
-                # Version 2 only added tables (keys, revocations, replay counters), which
-                # the script above created.
-                self._db.execute(
-                    "UPDATE meta SET value = ? WHERE key = 'schema'", (str(STORE_SCHEMA_VERSION),)
-                )
-            elif row[0] != str(STORE_SCHEMA_VERSION):
-                raise ValueError(
-                    f"store schema {row[0]} is not {STORE_SCHEMA_VERSION}; "
-                    "use the tcmcare version that wrote it"
-                )
+            with self._db:
+                self._db.executescript(SCHEMA)
+                if found is None:
+                    self._db.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema', ?)",
+                        (str(STORE_SCHEMA_VERSION),),
+                    )
+                elif found == "1":
+                    # Version 2 only added tables (keys, revocations, replay counters),
+                    # which the script above created.
+                    self._db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema'", (str(STORE_SCHEMA_VERSION),)
+                    )
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- RecordStore ---------------------------------------------------------------------
 
