@@ -41,17 +41,23 @@
 //!   again, with a new epoch and a new key.
 //! - terminal -> kiosk ([`Direction::Downlink`]): the terminal counts per `(device, key)`
 //!   with the same kind of lease kept in its [`KeyStore`] ([`KeyStore::reserve_downlink`]).
+//!   Ordinary replies stop at [`DOWNLINK_REPLY_LIMIT`]; the counters above it
+//!   ([`DOWNLINK_REKEY_RESERVE`]) are kept for the [`Rekey`] that recovers an exhausted
+//!   key, so exhaustion is recovered by rotating the key (or provisioning again).
 //!
 //! Both directions are sealed: a forged acknowledgement would make a kiosk drop records
 //! it still holds.
 //!
 //! ## Replay protection
 //! The terminal accepts a kiosk frame only if its [`FrameCounter`] (key id, then counter)
-//! is greater than the last one accepted for `(device, epoch)`; the last counter is persisted together with the records
-//! it brought ([`crate::sync::SealedReceiverStore::commit_sealed`], one transaction), so a
-//! restart cannot reopen the window for anything that changed the store. (Frames that
-//! changed nothing - a hello, a duplicate batch - are remembered in RAM only; replaying one
-//! after a terminal restart changes nothing either: positions deduplicate.) The kiosk
+//! is greater than the last one accepted for `(device, epoch)`. Every accepted counter is
+//! persisted before the frame is answered: with the records it brought
+//! ([`crate::sync::SealedReceiverStore::commit_sealed`], one transaction), or on its own
+//! for a frame that commits nothing (a hello, a batch resent after a lost ack)
+//! ([`crate::sync::SealedReceiverStore::note_counter`]). So a captured frame is refused
+//! as a replay by every receiver over the same store (every connection, after restarts),
+//! without a reply and without a write: replays cannot use up the terminal's reply
+//! counters. The kiosk
 //! accepts a terminal frame only if its counter is greater than the last one it accepted
 //! under the current key; it persists that mark with each lease write. Rejections are
 //! specific: [`OpenError`].
@@ -128,6 +134,21 @@ pub const DEFAULT_LEASE_BLOCK: u32 = 64;
 
 /// Counters a terminal reserves per [`KeyStore::reserve_downlink`] call.
 pub const DOWNLINK_LEASE_BLOCK: u32 = 64;
+
+/// The last terminal -> kiosk counters of every key, kept for key rotations: ordinary
+/// replies stop at [`DOWNLINK_REPLY_LIMIT`], so a terminal whose counters for a key are
+/// used up can still send the [`Rekey`] that moves the kiosk to a new key (each rotation
+/// message reserves one counter of the reserve). A receiver (one per connection) that
+/// finds the ordinary counters used up may lease one block of the reserve before it
+/// knows (its lease is then kept for rotations), so the reserve holds 1,024 blocks
+/// (65,536 counters, 0.0015 % of the space): rotation keeps working after at least 1,023
+/// connections or restarts that met the exhausted key. Provisioning the device again
+/// (which needs no counter) always works.
+pub const DOWNLINK_REKEY_RESERVE: u32 = 1024 * DOWNLINK_LEASE_BLOCK;
+
+/// The highest terminal -> kiosk counter an ordinary reply (welcome, ack, nack, time
+/// sync) may use; the counters above it are the [`DOWNLINK_REKEY_RESERVE`].
+pub const DOWNLINK_REPLY_LIMIT: u32 = u32::MAX - DOWNLINK_REKEY_RESERVE;
 
 /// Length of [`SealState::to_bytes`].
 pub const SEAL_STATE_LEN: usize = 1 + 4 * 5 + KEY_LEN;
@@ -314,7 +335,9 @@ impl fmt::Display for OpenError {
                 )
             }
             OpenError::Malformed => f.write_str("malformed sealed frame"),
-            OpenError::UnsealedRefused => f.write_str("unsealed frame refused on a sealed link"),
+            OpenError::UnsealedRefused => f.write_str(
+                "unsealed frame refused: the link, or the device (it has keys), requires sealing",
+            ),
             OpenError::Store(e) => write!(f, "key or replay store failed: {e}"),
         }
     }
@@ -1220,6 +1243,38 @@ mod memory {
                 .get(&device)
                 .map(|d| d.keys.iter().map(|e| e.id).collect())
                 .unwrap_or_default()
+        }
+
+        /// The last terminal -> kiosk counter reserved for key `key_id` of `device`
+        /// (0: none), `None` for a key the store does not hold.
+        pub fn downlink_reserved(&self, device: DeviceId, key_id: KeyId) -> Option<u32> {
+            self.devices
+                .get(&device)?
+                .keys
+                .iter()
+                .find(|e| e.id == key_id)
+                .map(|e| e.downlink_reserved)
+        }
+
+        /// Sets the last reserved terminal -> kiosk counter of a key the store holds (to
+        /// test a key whose counters are nearly used up); returns whether it holds it.
+        pub fn set_downlink_reserved(
+            &mut self,
+            device: DeviceId,
+            key_id: KeyId,
+            reserved: u32,
+        ) -> bool {
+            let entry = self
+                .devices
+                .get_mut(&device)
+                .and_then(|d| d.keys.iter_mut().find(|e| e.id == key_id));
+            match entry {
+                Some(e) => {
+                    e.downlink_reserved = reserved;
+                    true
+                }
+                None => false,
+            }
         }
 
         /// Makes every call fail with [`StoreError::Unavailable`] (to test outages).

@@ -741,3 +741,257 @@ fn kiosk_frames_never_carry_a_reply_header() {
     bad.extend_from_slice(&hello[5..]);
     assert_eq!(rejected(rx(&mut t, &bad).0), OpenError::Malformed);
 }
+
+/// Review finding 1: a sealed frame that committed nothing (here a batch resent after its
+/// ack was lost, which any faulty line produces) was taken as fresh by every new receiver
+/// (the terminal makes one per connection), each time leasing reply counters (a write)
+/// and answering: 2^32 counters last about 61 hours of replays. Every accepted counter is
+/// now persisted, so the frame is refused as a replay on every connection and after
+/// restarts, with no reply and no write.
+#[test]
+fn a_frame_that_committed_nothing_is_a_replay_on_every_later_connection() {
+    let (mut k, mut t) = (kiosk(), terminal());
+    push(&mut k, 2);
+    let hello = introduce(&mut k, &mut t);
+    let batch = tx(&mut k, 10).expect("batch");
+    let (ev, _lost_ack) = rx(&mut t, &batch);
+    assert!(matches!(
+        ev,
+        SealedReceiverEvent::Sync(ReceiverEvent::Committed { .. })
+    ));
+    // The ack is lost: the kiosk resends the batch under a new counter; the terminal
+    // answers it as a duplicate (nothing to commit).
+    let resent = (10..200_000)
+        .step_by(1000)
+        .find_map(|now| tx(&mut k, now))
+        .expect("resent batch");
+    let resent_counter = SealHeader::decode(&resent).expect("header").0.counter;
+    assert!(resent_counter > SealHeader::decode(&batch).expect("header").0.counter);
+    let (ev, ack) = rx(&mut t, &resent);
+    assert!(
+        matches!(
+            ev,
+            SealedReceiverEvent::Sync(ReceiverEvent::Duplicate { watermark: 2 })
+        ),
+        "{ev:?}"
+    );
+    assert!(!ack.is_empty());
+    let persisted = t
+        .store()
+        .last_counter_of(DeviceId(DEVICE), Epoch(EPOCH))
+        .counter;
+    assert_eq!(
+        persisted, resent_counter,
+        "the duplicate's counter is persisted"
+    );
+    let reserved = t.keys().downlink_reserved(DeviceId(DEVICE), KeyId(1));
+    // 300 new connections replay the captured frames.
+    let (mut store, mut keys) = t.into_parts();
+    for _ in 0..300 {
+        let mut conn = SealedReceiver::new(&mut store, &mut keys, LinkSecurity::Sealed);
+        for frame in [&resent, &batch, &hello] {
+            let mut p = frame.to_vec();
+            let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+            let o = conn
+                .handle(Some(T_BASE), &mut p, &mut out)
+                .expect("handled");
+            assert!(
+                matches!(
+                    o.event,
+                    SealedReceiverEvent::Rejected(OpenError::Replayed { last, .. }) if last == resent_counter
+                ),
+                "{:?}",
+                o.event
+            );
+            assert_eq!(o.reply_len, 0, "a replay is not answered");
+        }
+    }
+    assert_eq!(
+        keys.downlink_reserved(DeviceId(DEVICE), KeyId(1)),
+        reserved,
+        "replays lease no reply counters"
+    );
+    assert_eq!(
+        store
+            .last_counter_of(DeviceId(DEVICE), Epoch(EPOCH))
+            .counter,
+        resent_counter
+    );
+    // The kiosk itself carries on.
+    let mut t = SealedReceiver::new(store, keys, LinkSecurity::Sealed);
+    assert!(matches!(
+        back(&mut k, 200_001, &ack),
+        SealedSenderEvent::Sync(SenderEvent::Acked { watermark: 2 })
+    ));
+    push(&mut k, 1);
+    let mut now = 300_000;
+    introduce_at(&mut k, &mut t, &mut now);
+    drain(&mut k, &mut t, &mut now);
+    assert_exactly_once_in_order(&t, 3);
+}
+
+/// Hello and welcome at `*now` (after the kiosk's resend timers): the kiosk says hello
+/// again when its session is gone.
+fn introduce_at(k: &mut Kiosk, t: &mut Terminal, now: &mut u64) {
+    for _ in 0..200 {
+        *now += 1_000;
+        if let Some(p) = tx(k, *now) {
+            let (ev, reply) = rx(t, &p);
+            if !reply.is_empty() {
+                back(k, *now, &reply);
+            }
+            if matches!(
+                ev,
+                SealedReceiverEvent::Sync(ReceiverEvent::Introduced { .. })
+            ) {
+                return;
+            }
+        }
+    }
+    panic!("no hello");
+}
+
+/// Review finding 1, second half: when a key's terminal counters are used up, the error
+/// said "rotate the key", but the rotation itself needed a counter of that key. The last
+/// counters of every key are kept for rotations, so the documented recovery works, also
+/// through terminal restarts.
+#[test]
+fn exhausted_terminal_counters_are_recovered_by_a_rotation() {
+    use tcmcare_core::seal::{DOWNLINK_REKEY_RESERVE, DOWNLINK_REPLY_LIMIT};
+    assert_eq!(DOWNLINK_REPLY_LIMIT, u32::MAX - DOWNLINK_REKEY_RESERVE);
+    let mut k = kiosk();
+    let mut t = terminal();
+    // Every ordinary reply counter of key 1 is used.
+    assert!(t
+        .keys_mut()
+        .set_downlink_reserved(DeviceId(DEVICE), KeyId(1), DOWNLINK_REPLY_LIMIT));
+    push(&mut k, 2);
+    let hello = tx(&mut k, 0).expect("hello");
+    let (ev, reply) = rx(&mut t, &hello);
+    assert_eq!(ev, SealedReceiverEvent::DownlinkExhausted);
+    assert!(reply.is_empty());
+    assert_eq!(committed(&t), 0);
+    // 1,022 more connections (each a fresh receiver) find the key exhausted too.
+    let (mut store, mut keys) = t.into_parts();
+    let mut now = 0;
+    for _ in 0..1022 {
+        let mut conn = SealedReceiver::new(&mut store, &mut keys, LinkSecurity::Sealed);
+        let p = loop {
+            now += 1_000;
+            if let Some(p) = tx(&mut k, now) {
+                break p;
+            }
+        };
+        let mut p = p;
+        let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
+        let o = conn
+            .handle(Some(T_BASE), &mut p, &mut out)
+            .expect("handled");
+        assert_eq!(o.event, SealedReceiverEvent::DownlinkExhausted);
+        assert_eq!(o.reply_len, 0);
+    }
+    // The rotation still gets a counter, from a fresh receiver (a restarted terminal).
+    let mut t = SealedReceiver::new(store, keys, LinkSecurity::Sealed);
+    t.keys_mut().insert(DeviceId(DEVICE), KeyId(2), key(0x43));
+    let mut rk = [0u8; MAX_SEALED_REKEY_LEN];
+    let n = t
+        .rekey(
+            DeviceId(DEVICE),
+            Epoch(EPOCH),
+            KeyId(1),
+            KeyId(2),
+            &key(0x43),
+            &mut rk,
+        )
+        .expect("a rotation of an exhausted key");
+    let rekey_counter = SealHeader::decode(&rk[..n]).expect("header").0.counter;
+    assert!(rekey_counter > DOWNLINK_REPLY_LIMIT);
+    assert_eq!(
+        back(&mut k, now + 1, &rk[..n]),
+        SealedSenderEvent::Rekeyed { key_id: KeyId(2) }
+    );
+    introduce_at(&mut k, &mut t, &mut now);
+    drain(&mut k, &mut t, &mut now);
+    assert_exactly_once_in_order(&t, 2);
+    assert_eq!(t.session().map(|s| s.2), Some(KeyId(2)));
+}
+
+/// Review finding 4: with `TrustedUnsealed` a forged plain hello and batch for a
+/// provisioned kiosk's (device, epoch) stored forged vitals, and the kiosk's genuine
+/// records were then acknowledged as duplicates and lost. A device the key store knows is
+/// never accepted unsealed, in any mode.
+#[test]
+fn plain_frames_never_write_into_a_sealed_devices_stream() {
+    let mut keys = MemoryKeyStore::new();
+    keys.insert(DeviceId(DEVICE), KeyId(1), key(0x42));
+    keys.insert(DeviceId(8), KeyId(1), key(0x08));
+    keys.revoke(DeviceId(8));
+    let mut t = SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::TrustedUnsealed);
+    // The forger's plain sender speaks for the sealed kiosk's stream.
+    let forged_outbox =
+        Outbox::open(RamStorage::<8192>::new(), DeviceId(DEVICE), Epoch(EPOCH)).expect("outbox");
+    let mut forger = Sender::new(forged_outbox, SenderConfig::default(), 1, true).expect("sender");
+    for seq in 1..=5 {
+        forger.push(&vitals(DEVICE, seq)).expect("pushed");
+    }
+    let mut p = [0u8; 2048];
+    let n = forger
+        .poll_transmit(0, &mut p)
+        .expect("poll")
+        .expect("hello");
+    let forged_hello = p[..n].to_vec();
+    assert_eq!(
+        rejected(rx(&mut t, &forged_hello).0),
+        OpenError::UnsealedRefused
+    );
+    // A forged plain batch for the stream, after the genuine kiosk opened a sealed
+    // session, is refused too.
+    let mut k = kiosk();
+    push(&mut k, 5);
+    introduce(&mut k, &mut t);
+    // The forger never hears the terminal: it makes its sender emit a batch blind.
+    let mut forged_batch = vec![0u8; 2048];
+    let n = {
+        // Make the plain sender believe it was welcomed, so it emits a batch.
+        let mut w = [0u8; 64];
+        let m = Message::Welcome(tcmcare_core::sync::Welcome {
+            epoch: EPOCH,
+            session: forger_session(&forged_hello),
+            watermark: 0,
+            utc_now: Some(T_BASE),
+        })
+        .encode(&mut w)
+        .expect("welcome");
+        forger.handle(1, &w[..m]).expect("welcomed");
+        forger
+            .poll_transmit(2, &mut forged_batch)
+            .expect("poll")
+            .expect("batch")
+    };
+    assert_eq!(
+        rejected(rx(&mut t, &forged_batch[..n]).0),
+        OpenError::UnsealedRefused
+    );
+    assert_eq!(committed(&t), 0);
+    // A revoked device is not accepted unsealed either.
+    let revoked_outbox =
+        Outbox::open(RamStorage::<4096>::new(), DeviceId(8), Epoch(1)).expect("outbox");
+    let mut revoked = Sender::new(revoked_outbox, SenderConfig::default(), 1, true).expect("s");
+    let n = revoked
+        .poll_transmit(0, &mut p)
+        .expect("poll")
+        .expect("hello");
+    assert_eq!(rejected(rx(&mut t, &p[..n]).0), OpenError::UnsealedRefused);
+    // The genuine kiosk's five records all arrive, none taken for a duplicate.
+    let mut now = 10;
+    drain(&mut k, &mut t, &mut now);
+    assert_exactly_once_in_order(&t, 5);
+}
+
+/// The session number of a plain hello.
+fn forger_session(hello: &[u8]) -> u32 {
+    match Message::decode(hello) {
+        Ok(Message::Hello(h)) => h.session,
+        other => panic!("not a hello: {other:?}"),
+    }
+}

@@ -21,7 +21,7 @@ use crate::ids::{DeviceId, Epoch, Seq};
 use crate::seal::{
     is_sealed, open_in_place, seal_in_place, DeviceKey, Direction, FrameCounter, KeyId, KeyLookup,
     KeyStore, OpenError, Opened, Rekey, SealError, SealHeader, SealStore, Sealer,
-    DOWNLINK_LEASE_BLOCK, MAX_REKEY_LEN, MAX_SEAL_OVERHEAD,
+    DOWNLINK_LEASE_BLOCK, DOWNLINK_REPLY_LIMIT, MAX_REKEY_LEN, MAX_SEAL_OVERHEAD,
 };
 
 /// Reply buffers of a [`SealedReceiver`] need this many bytes: the longest control
@@ -154,7 +154,9 @@ pub enum SealedReceiverEvent {
     /// The payload was rejected; nothing of it was used and nothing is answered.
     Rejected(OpenError),
     /// The terminal's counters for this device's key are used up: it cannot answer, so it
-    /// did not take the payload. Rotate the key.
+    /// did not take the payload. Rotate the key ([`SealedReceiver::rekey`] still works:
+    /// the last [`crate::seal::DOWNLINK_REKEY_RESERVE`] counters of every key are kept
+    /// for it) or provision the device again.
     DownlinkExhausted,
 }
 
@@ -195,9 +197,10 @@ impl fmt::Display for SealedReplyError {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }
             SealedReplyError::Key(e) => write!(f, "session key unusable: {e}"),
-            SealedReplyError::DownlinkExhausted => {
-                f.write_str("terminal frame counters of this key exhausted: rotate the key")
-            }
+            SealedReplyError::DownlinkExhausted => f.write_str(
+                "terminal frame counters of this key exhausted: rotate the key (counters \
+                 are kept for the rotation) or provision the device again",
+            ),
             SealedReplyError::KeyIdNotNewer => {
                 f.write_str("a key rotation must name a greater key id")
             }
@@ -227,6 +230,15 @@ struct Lease {
     key_id: KeyId,
     next: u64,
     end: u32,
+}
+
+/// What a terminal counter is taken for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A sync reply or time sync: counters up to [`DOWNLINK_REPLY_LIMIT`].
+    Reply,
+    /// A key rotation: may use the [`crate::seal::DOWNLINK_REKEY_RESERVE`] too.
+    Rekey,
 }
 
 /// Why no reply counter could be had.
@@ -312,35 +324,67 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         })
     }
 
-    /// Makes sure a reply counter of `(device, key_id)` is available.
-    fn ensure_lease(&mut self, device: DeviceId, key_id: KeyId) -> Result<(), LeaseError> {
+    /// The highest counter a reply of this purpose may use.
+    fn counter_limit(purpose: Purpose) -> u64 {
+        match purpose {
+            Purpose::Reply => DOWNLINK_REPLY_LIMIT as u64,
+            Purpose::Rekey => u32::MAX as u64,
+        }
+    }
+
+    /// Makes sure a counter of `(device, key_id)` for `purpose` is available. Ordinary
+    /// replies lease [`DOWNLINK_LEASE_BLOCK`] counters at a time up to
+    /// [`DOWNLINK_REPLY_LIMIT`]; a rotation past that limit leases one counter of the
+    /// [`crate::seal::DOWNLINK_REKEY_RESERVE`] at a time.
+    fn ensure_lease(
+        &mut self,
+        device: DeviceId,
+        key_id: KeyId,
+        purpose: Purpose,
+    ) -> Result<(), LeaseError> {
+        let limit = Self::counter_limit(purpose);
         if let Some(l) = self.lease {
-            if l.device == device && l.key_id == key_id && l.next <= l.end as u64 {
+            if l.device == device && l.key_id == key_id && l.next <= (l.end as u64).min(limit) {
                 return Ok(());
             }
+            if l.device == device && l.key_id == key_id && purpose == Purpose::Reply {
+                // This key's ordinary counters are used up (the lease reached the
+                // reserve): do not lease more, keep the reserve for the rotation.
+                if l.next > DOWNLINK_REPLY_LIMIT as u64 {
+                    return Err(LeaseError::Exhausted);
+                }
+            }
         }
+        let count = match purpose {
+            Purpose::Reply => DOWNLINK_LEASE_BLOCK,
+            Purpose::Rekey => 1,
+        };
         let first = self
             .keys
-            .reserve_downlink(device, key_id, DOWNLINK_LEASE_BLOCK)
+            .reserve_downlink(device, key_id, count)
             .map_err(LeaseError::Store)?
             .filter(|f| *f != 0)
             .ok_or(LeaseError::Exhausted)?;
-        let end = first
-            .checked_add(DOWNLINK_LEASE_BLOCK - 1)
-            .ok_or(LeaseError::Exhausted)?;
+        let end = first.checked_add(count - 1).ok_or(LeaseError::Exhausted)?;
         self.lease = Some(Lease {
             device,
             key_id,
             next: first as u64,
             end,
         });
+        if first as u64 > limit {
+            return Err(LeaseError::Exhausted);
+        }
         Ok(())
     }
 
-    /// Takes a reply counter (after [`Self::ensure_lease`]).
-    fn take_counter(&mut self) -> Option<u32> {
+    /// Takes a counter for `purpose` (after [`Self::ensure_lease`]).
+    fn take_counter(&mut self, purpose: Purpose) -> Option<u32> {
+        let limit = Self::counter_limit(purpose);
         let l = self.lease.as_mut()?;
-        let c = u32::try_from(l.next).ok().filter(|c| *c <= l.end)?;
+        let c = u32::try_from(l.next)
+            .ok()
+            .filter(|c| *c <= l.end && *c as u64 <= limit)?;
         l.next += 1;
         Some(c)
     }
@@ -359,7 +403,7 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             .map_err(|_| SealedReplyError::OutputTooSmall {
                 needed: MAX_SEALED_CONTROL_LEN,
             })?;
-        self.seal_plain(n, key, to, out)
+        self.seal_plain(n, key, to, out, Purpose::Reply)
     }
 
     fn seal_plain(
@@ -368,14 +412,15 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         key: &DeviceKey,
         to: SealHeader,
         out: &mut [u8],
+        purpose: Purpose,
     ) -> Result<usize, SealedReplyError> {
-        self.ensure_lease(to.device, to.key_id)
+        self.ensure_lease(to.device, to.key_id, purpose)
             .map_err(|e| match e {
                 LeaseError::Store(s) => SealedReplyError::Key(OpenError::Store(s)),
                 LeaseError::Exhausted => SealedReplyError::DownlinkExhausted,
             })?;
         let counter = self
-            .take_counter()
+            .take_counter(purpose)
             .ok_or(SealedReplyError::DownlinkExhausted)?;
         let header = SealHeader { counter, ..to };
         seal_in_place(key, Direction::Downlink, &header, out, n).map_err(|e| match e {
@@ -417,6 +462,42 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         }
     }
 
+    /// Whether `device` is known to the key store (it has or had keys, or is revoked):
+    /// such a device is never accepted unsealed.
+    fn is_keyed(&mut self, device: DeviceId) -> Result<bool, OpenError> {
+        match self.keys.lookup(device, KeyId(0)) {
+            Ok(KeyLookup::UnknownDevice) => Ok(false),
+            Ok(_) => Ok(true),
+            Err(e) => Err(OpenError::Store(e)),
+        }
+    }
+
+    /// On a trusted link, a plain payload may speak only for a device the key store does
+    /// not know: a plain hello naming a device that has keys (or is revoked) is refused,
+    /// and so is every other plain message while the session is a sealed one or belongs
+    /// to a device that has been given keys since its plain hello. Plain frames can never
+    /// write into a sealed device's stream.
+    fn check_plain(&mut self, payload: &[u8]) -> Result<(), OpenError> {
+        match Message::decode(payload) {
+            Ok(Message::Hello(h)) => {
+                if self.is_keyed(DeviceId(h.device))? {
+                    return Err(OpenError::UnsealedRefused);
+                }
+                Ok(())
+            }
+            // Anything else is handled for the current session: it must be a plain one.
+            _ => {
+                if self.session_key.is_some() {
+                    return Err(OpenError::UnsealedRefused);
+                }
+                match self.receiver.session() {
+                    Some((device, _)) if self.is_keyed(device)? => Err(OpenError::UnsealedRefused),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
     /// Handles one frame payload (decrypting it in place). `now_utc` is the receiver's
     /// clock in Unix seconds, if valid. The reply, if any, is written sealed at the front
     /// of `out` (at least [`MAX_SEALED_CONTROL_LEN`] bytes). A rejected payload gets no
@@ -436,6 +517,9 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             return match self.security {
                 LinkSecurity::Sealed => Self::reject(OpenError::UnsealedRefused),
                 LinkSecurity::TrustedUnsealed => {
+                    if let Err(e) = self.check_plain(payload) {
+                        return Self::reject(e);
+                    }
                     let o = self.receiver.handle(now_utc, payload, out)?;
                     if matches!(o.event, ReceiverEvent::Introduced { .. }) {
                         // A plain session: no key of it to seal replies with.
@@ -490,7 +574,7 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             });
         }
         // A reply counter first, so that nothing is committed that cannot be answered.
-        match self.ensure_lease(hdr.device, hdr.key_id) {
+        match self.ensure_lease(hdr.device, hdr.key_id, Purpose::Reply) {
             Ok(()) => {}
             Err(LeaseError::Store(e)) => return Self::reject(OpenError::Store(e)),
             Err(LeaseError::Exhausted) => {
@@ -502,6 +586,7 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         }
         let msg = Message::decode(plain);
         let stream = Some((hdr.device, hdr.epoch));
+        let is_hello = matches!(msg, Ok(Message::Hello(_)));
         let foreign_batch = match &msg {
             Ok(Message::Hello(h)) if h.device != hdr.device.0 || h.epoch != hdr.epoch.0 => {
                 return Self::reject(OpenError::Malformed)
@@ -542,6 +627,20 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
         } else {
             self.receiver.process_sealed(now_utc, msg, got)
         };
+        // Every accepted counter is persisted before it is answered: a frame that
+        // committed nothing (a batch resent after a lost ack, a duplicate, a message the
+        // terminal ignores) must not be taken again by another receiver over the same
+        // store (another connection, a restart). A hello persisted its counter above; a
+        // commit persists it in the commit's transaction.
+        if !is_hello && !matches!(event, ReceiverEvent::Committed { .. }) {
+            if let Err(e) = self
+                .receiver
+                .store_mut()
+                .note_counter(hdr.device, hdr.epoch, got)
+            {
+                return self.store_failed(e, &key, &hdr, out);
+            }
+        }
         if self.receiver.session() == stream {
             self.session_key = Some(hdr.key_id);
         }
@@ -643,7 +742,7 @@ impl<St: SealedReceiverStore, K: KeyStore> SealedReceiver<St, K> {
             counter: 0,
             reply_to: 0,
         };
-        match self.seal_plain(n, &key, to, out) {
+        match self.seal_plain(n, &key, to, out, Purpose::Rekey) {
             Ok(m) => Ok(m),
             Err(e) => {
                 // Never leave the new key in clear in the caller's buffer.
