@@ -21,7 +21,10 @@ outbox and seal store protocols. Integrators plug their own database by implemen
 same methods. The SQLite schema (version 2) is :data:`SCHEMA`.
 
 Key bytes are stored in clear (the link is protected, the database file is not): keep the
-database where only the terminal's service can read it. Python cannot wipe the bytes
+database where only the terminal's service can read it. Both SQLite stores create a new
+database file with mode 0600 before SQLite opens it (SQLite gives the -wal and -shm files
+the same mode), run in WAL mode with ``secure_delete`` on, and truncate the log after a key
+is retired or replaced, so that no old key is left readable on disk. Python cannot wipe the bytes
 objects that pass through it; only :class:`tcmcare.DeviceKey` zeroizes its copy.
 """
 
@@ -263,6 +266,41 @@ class OutboxStorage(Protocol):
     def free_bytes(self) -> int: ...
 
 
+def _connect(path: Union[str, "os.PathLike[str]"]) -> sqlite3.Connection:
+    """Opens the SQLite database at ``path``, creating a missing file with mode 0600 first
+    (SQLite gives its -wal and -shm the database file's mode), so that a file holding
+    keys is never readable by others, not even for a moment. An existing file keeps its
+    mode."""
+    name = os.fspath(path)
+    if name not in ("", ":memory:") and not name.startswith("file:"):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(name, flags, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            os.close(fd)
+    return sqlite3.connect(name)
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    """Settings of a store that holds keys: freed content is overwritten with zeros
+    (``secure_delete``), write-ahead log, and every commit synced before it returns."""
+    db.execute("PRAGMA secure_delete = ON")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+
+
+def _checkpoint(db: sqlite3.Connection) -> None:
+    """Copies the write-ahead log into the database and truncates it, so that the old
+    versions of pages the log holds (a deleted key) are gone from disk. Best effort: with
+    another connection reading, the log is truncated by a later checkpoint."""
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError:
+        pass
+
+
 _READABLE_SCHEMAS = ("1", str(STORE_SCHEMA_VERSION))
 """Schema versions :class:`SQLiteStore` opens (version 1 is upgraded in place)."""
 
@@ -298,7 +336,7 @@ class SQLiteStore:
     """
 
     def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:") -> None:
-        self._db = sqlite3.connect(os.fspath(path))
+        self._db = _connect(path)
         try:
             # The version first, read only: a database of another schema is refused
             # before anything (tables, journal mode) is written to it.
@@ -311,6 +349,7 @@ class SQLiteStore:
                     found=found,
                     supported=STORE_SCHEMA_VERSION,
                 )
+            _configure(self._db)
             with self._db:
                 self._db.executescript(SCHEMA)
                 if found is None:
@@ -559,6 +598,7 @@ class SQLiteStore:
                 " ON CONFLICT (device, key_id) DO UPDATE SET key = excluded.key",
                 (device, key_id, key.expose()),
             )
+        _checkpoint(self._db)  # a replaced key leaves no copy in the log
 
     def revoke(self, device: int) -> None:
         """Revokes ``device``: every frame of it is refused from now on (its keys stay, for
@@ -619,7 +659,11 @@ class SQLiteStore:
     def key_used(self, device: int, key_id: int) -> None:
         """A frame under ``key_id`` was accepted: retires the device's older keys."""
         with self._db:
-            self._db.execute("DELETE FROM device_keys WHERE device = ? AND key_id < ?", (device, key_id))
+            retired = self._db.execute(
+                "DELETE FROM device_keys WHERE device = ? AND key_id < ?", (device, key_id)
+            ).rowcount
+        if retired:
+            _checkpoint(self._db)  # no copy of a retired key left in the log
 
     # -- housekeeping --------------------------------------------------------------------
 
@@ -652,9 +696,14 @@ class SQLiteOutboxStorage:
         self, path: Union[str, "os.PathLike[str]"] = ":memory:", *, capacity_bytes: int = 64 * 1024 * 1024
     ) -> None:
         self.capacity_bytes = capacity_bytes
-        self._db = sqlite3.connect(os.fspath(path))
-        with self._db:
-            self._db.executescript(OUTBOX_SCHEMA)
+        self._db = _connect(path)
+        try:
+            _configure(self._db)
+            with self._db:
+                self._db.executescript(OUTBOX_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
 
     def load_meta(self) -> Optional[Tuple[int, int, int]]:
         row = self._db.execute("SELECT device, epoch, acked_through FROM outbox_meta").fetchone()
@@ -710,6 +759,7 @@ class SQLiteOutboxStorage:
                 " ON CONFLICT (id) DO UPDATE SET state = excluded.state",
                 (bytes(state),),
             )
+        _checkpoint(self._db)  # the previous state (an old key) leaves no copy in the log
 
     def close(self) -> None:
         """Closes the database."""
