@@ -393,6 +393,9 @@ enum tcm_status
     TCM_STATUS_CORRECTION_TARGETS_ITSELF = 340,
     // An amendment whose replacement is its target.
     TCM_STATUS_AMENDMENT_REPLACEMENT_INVALID = 341,
+    // A BMI outside 4.13..=300.00 kg/m² (the BMIs of the plausible weight and height
+    // extremes).
+    TCM_STATUS_BMI_OUT_OF_RANGE = 342,
     // IEEE 11073 NaN (not a number): the device has no valid value.
     TCM_STATUS_NUMBER_NAN = 400,
     // IEEE 11073 NRes (not at this resolution).
@@ -1836,8 +1839,16 @@ tcm_status tcm_constitution_assess(const uint8_t answers[33], struct tcm_constit
 
 // Overwrites item 9 (BMI) and item 28 (waist) of `answers` from measurements, as the
 // form says to when they are measured: item 9 from `weight_g` and `height_mm` (both
-// non-zero), item 28 from `waist_mm` (non-zero). Pass 0 for what was not measured;
-// other answers are untouched.
+// non-zero), item 28 from `waist_mm` (non-zero). Pass 0 for what was not measured (0 is
+// this function's "not measured"; the Python binding's is `None`); other answers are
+// untouched.
+//
+// Every non-zero value is checked first with the plausibility ranges of a vital-signs
+// record (weight 20..=300 kg, height 100..=220 cm, waist 40..=180 cm), a lone weight or
+// height included: an implausible one gives `TCM_STATUS_WEIGHT_OUT_OF_RANGE`,
+// `TCM_STATUS_HEIGHT_OUT_OF_RANGE` or `TCM_STATUS_WAIST_OUT_OF_RANGE` and leaves every
+// answer unchanged. (`TCM_STATUS_BMI_OUT_OF_RANGE` cannot occur here: plausible weights
+// and heights always give a plausible BMI.)
 //
 // # Safety
 // `answers` points to 33 writable bytes.

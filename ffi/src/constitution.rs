@@ -4,14 +4,14 @@
 use std::ffi::c_char;
 
 use tcmcare_core::constitution::{
-    apply_measurements, assess, bmi_centi, guidance, Constitution, ConstitutionError,
+    apply_measurements, assess, guidance, measured_bmi_centi, Constitution, ConstitutionError,
     GuidanceCategory, Verdict, ITEM_COUNT,
 };
 
 use crate::boundary;
 use crate::buffer;
 use crate::record::{TCM_CONSTITUTION_COUNT, TCM_ITEM_COUNT};
-use crate::status::{fail, tcm_status, validation_error};
+use crate::status::{fail, measurement_error, tcm_status, validation_error};
 
 /// The nine constitution types; the value is the index of every per-type array.
 #[repr(u8)]
@@ -188,8 +188,16 @@ pub unsafe extern "C" fn tcm_constitution_assess(
 
 /// Overwrites item 9 (BMI) and item 28 (waist) of `answers` from measurements, as the
 /// form says to when they are measured: item 9 from `weight_g` and `height_mm` (both
-/// non-zero), item 28 from `waist_mm` (non-zero). Pass 0 for what was not measured;
-/// other answers are untouched.
+/// non-zero), item 28 from `waist_mm` (non-zero). Pass 0 for what was not measured (0 is
+/// this function's "not measured"; the Python binding's is `None`); other answers are
+/// untouched.
+///
+/// Every non-zero value is checked first with the plausibility ranges of a vital-signs
+/// record (weight 20..=300 kg, height 100..=220 cm, waist 40..=180 cm), a lone weight or
+/// height included: an implausible one gives `TCM_STATUS_WEIGHT_OUT_OF_RANGE`,
+/// `TCM_STATUS_HEIGHT_OUT_OF_RANGE` or `TCM_STATUS_WAIST_OUT_OF_RANGE` and leaves every
+/// answer unchanged. (`TCM_STATUS_BMI_OUT_OF_RANGE` cannot occur here: plausible weights
+/// and heights always give a plausible BMI.)
 ///
 /// # Safety
 /// `answers` points to 33 writable bytes.
@@ -205,13 +213,12 @@ pub unsafe extern "C" fn tcm_constitution_apply_measurements(
         let items = unsafe { buffer::output(answers, TCM_ITEM_COUNT, "answers")? };
         let mut copy = [0u8; ITEM_COUNT];
         copy.copy_from_slice(items);
-        let bmi = if weight_g != 0 && height_mm != 0 {
-            bmi_centi(weight_g, height_mm)
-        } else {
-            None
-        };
+        // 0 is "not measured" in this ABI; core's is None.
+        let weight = (weight_g != 0).then_some(weight_g);
+        let height = (height_mm != 0).then_some(height_mm);
         let waist = (waist_mm != 0).then_some(waist_mm);
-        apply_measurements(&mut copy, bmi, waist);
+        let bmi = measured_bmi_centi(weight, height).map_err(measurement_error)?;
+        apply_measurements(&mut copy, bmi, waist).map_err(measurement_error)?;
         items.copy_from_slice(&copy);
         Ok(())
     })

@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
 use tcmcare_core::codes::acupoint::AcupointError;
+use tcmcare_core::constitution::MeasurementError;
 use tcmcare_core::gatt::GattError;
 use tcmcare_core::id_number::IdNumberError;
 use tcmcare_core::ieee11073::Special;
@@ -171,6 +172,9 @@ pub enum tcm_status {
     CorrectionTargetsItself = 340,
     /// An amendment whose replacement is its target.
     AmendmentReplacementInvalid = 341,
+    /// A BMI outside 4.13..=300.00 kg/m² (the BMIs of the plausible weight and height
+    /// extremes).
+    BmiOutOfRange = 342,
 
     /// IEEE 11073 NaN (not a number): the device has no valid value.
     NumberNan = 400,
@@ -297,7 +301,7 @@ pub enum tcm_status {
 }
 
 /// Every status, in number order (for lookups and tests).
-pub(crate) const ALL_STATUSES: [tcm_status; 117] = {
+pub(crate) const ALL_STATUSES: [tcm_status; 118] = {
     use tcm_status::*;
     [
         Ok,
@@ -363,6 +367,7 @@ pub(crate) const ALL_STATUSES: [tcm_status; 117] = {
         NextVisitNotAfterVisit,
         CorrectionTargetsItself,
         AmendmentReplacementInvalid,
+        BmiOutOfRange,
         NumberNan,
         NumberNres,
         NumberPositiveInfinity,
@@ -501,6 +506,7 @@ impl tcm_status {
             NextVisitNotAfterVisit => "next visit not after this visit",
             CorrectionTargetsItself => "correction names its own record",
             AmendmentReplacementInvalid => "amendment replacement is the target",
+            BmiOutOfRange => "BMI out of range",
             NumberNan => "NaN (not a number): the device has no valid value",
             NumberNres => "NRes (not at this resolution)",
             NumberPositiveInfinity => "+INFINITY: above the device's measuring range",
@@ -677,6 +683,14 @@ pub(crate) fn validation_status(e: ValidationError) -> tcm_status {
         V::NextVisitNotAfterVisit => tcm_status::NextVisitNotAfterVisit,
         V::CorrectionTargetsItself => tcm_status::CorrectionTargetsItself,
         V::AmendmentReplacementInvalid => tcm_status::AmendmentReplacementInvalid,
+    }
+}
+
+/// The status of a measurement that cannot answer a constitution item.
+pub(crate) fn measurement_error(e: MeasurementError) -> tcm_status {
+    match e {
+        MeasurementError::Implausible(v) => validation_error(v),
+        MeasurementError::BmiOutOfRange(_) => fail(tcm_status::BmiOutOfRange, e),
     }
 }
 

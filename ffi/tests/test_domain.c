@@ -123,6 +123,48 @@ static void constitution_measurements_and_text(void) {
     CHECK_ST(tcm_constitution_apply_measurements(NULL, 70000, 1600, 930),
              TCM_STATUS_NULL_POINTER);
 
+    /* Implausible measurements are refused with the vital-signs statuses, and nothing is
+     * written: plausible are weight 20..=300 kg, height 100..=220 cm, waist 40..=180 cm
+     * (the ranges of a vital-signs record). 60 kg at 1 mm used to return OK and leave
+     * item 9 alone (the BMI did not fit); 42.95 kg was the first weight that did so. */
+    answers_all(a, 3);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 60000, 1, 0),
+             TCM_STATUS_HEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 42950, 1, 0),
+             TCM_STATUS_HEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 42949, 1, 0),
+             TCM_STATUS_HEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 70000, 999, 0),
+             TCM_STATUS_HEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 70000, 2201, 0),
+             TCM_STATUS_HEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 19999, 1600, 0),
+             TCM_STATUS_WEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 300001, 1600, 0),
+             TCM_STATUS_WEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, UINT32_MAX, 1600, 0),
+             TCM_STATUS_WEIGHT_OUT_OF_RANGE);
+    /* A lone weight or height is checked too, although it gives no BMI. */
+    CHECK_ST(tcm_constitution_apply_measurements(a, 1, 0, 0), TCM_STATUS_WEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 0, 1, 0), TCM_STATUS_HEIGHT_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 0, 0, 399), TCM_STATUS_WAIST_OUT_OF_RANGE);
+    CHECK_ST(tcm_constitution_apply_measurements(a, 0, 0, 1801),
+             TCM_STATUS_WAIST_OUT_OF_RANGE);
+    /* A plausible BMI with an implausible waist writes neither item. */
+    CHECK_ST(tcm_constitution_apply_measurements(a, 70000, 1600, 1),
+             TCM_STATUS_WAIST_OUT_OF_RANGE);
+    CHECK(a[8] == 3 && a[27] == 3);
+    /* Weight without height (or height without weight) gives no BMI: item 9 untouched. */
+    CHECK_OK(tcm_constitution_apply_measurements(a, 70000, 0, 0));
+    CHECK_OK(tcm_constitution_apply_measurements(a, 0, 1600, 0));
+    CHECK(a[8] == 3 && a[27] == 3);
+    /* The range ends are plausible: 300 kg at 1.00 m is BMI 300 (5), 20 kg at 2.20 m is
+     * BMI 4.13 (1); waist 40 cm (1) and 180 cm (5). */
+    CHECK_OK(tcm_constitution_apply_measurements(a, 300000, 1000, 400));
+    CHECK(a[8] == 5 && a[27] == 1);
+    CHECK_OK(tcm_constitution_apply_measurements(a, 20000, 2200, 1800));
+    CHECK(a[8] == 1 && a[27] == 5);
+
     CHECK_OK(tcm_constitution_name(TCM_CONSTITUTION_QIXU, TCM_TEXT_FORM_ID, buf, sizeof buf,
                                    &n));
     CHECK(strcmp(buf, "qixu") == 0 && n == 4);

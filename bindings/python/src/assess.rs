@@ -11,7 +11,7 @@ use pyo3::types::{PyBool, PyDict, PyTuple};
 use tcmcare_core::codes::acupoint::Acupoint;
 use tcmcare_core::constitution::{
     apply_measurements, assess, guidance, Assessment, Constitution, ConstitutionError,
-    GuidanceCategory, ITEM_COUNT,
+    GuidanceCategory, MeasurementError, ITEM_COUNT,
 };
 use tcmcare_core::json::{
     guidance_category_from_name, guidance_category_name, technique_from_name,
@@ -165,6 +165,11 @@ impl PyConstitutionAssessment {
 }
 
 /// Scores 33 answers; `bmi_centi` / `waist_mm` replace items 9 and 28 when given.
+///
+/// `None` is "not measured"; any given value, 0 included, must pass core's plausibility
+/// rule (`apply_measurements`: waist as a vital-signs record, BMI within
+/// `BMI_RANGE_CENTI`), the same rule the C ABI applies to its non-zero values. A bool is
+/// not an answer (`True == 1` in Python).
 #[pyfunction]
 #[pyo3(signature = (answers, bmi_centi=None, waist_mm=None))]
 fn assess_answers(
@@ -177,14 +182,18 @@ fn assess_answers(
     let mut n = 0usize;
     for (i, item) in answers.try_iter()?.enumerate() {
         let item = item?;
-        let value: i64 = item.extract().map_err(|_| {
+        let not_integer = || {
             errors::validation(
                 py,
                 "wrong_type",
                 "answers",
                 &format!("answers: item {} is not an integer", i + 1),
             )
-        })?;
+        };
+        if item.is_instance_of::<PyBool>() {
+            return Err(not_integer());
+        }
+        let value: i64 = item.extract().map_err(|_| not_integer())?;
         if let Some(slot) = list.get_mut(i) {
             // Outside 0..=255 is outside 1..=5 as well; core reports the first bad item.
             *slot = u8::try_from(value).map_err(|_| {
@@ -206,7 +215,15 @@ fn assess_answers(
             &format!("answers: expected {ITEM_COUNT} answers, got {n}"),
         ));
     }
-    apply_measurements(&mut list, bmi_centi, waist_mm);
+    apply_measurements(&mut list, bmi_centi, waist_mm).map_err(|e| match e {
+        MeasurementError::Implausible(v) => errors::from_validation(py, &v),
+        MeasurementError::BmiOutOfRange(_) => errors::validation(
+            py,
+            "bmi_out_of_range",
+            "bmi_centi",
+            &format!("bmi_centi: {e}"),
+        ),
+    })?;
     match assess(&list) {
         Ok(a) => Ok(PyConstitutionAssessment::new(a)),
         Err(ConstitutionError::AnswerOutOfRange { item, value }) => Err(errors::validation(

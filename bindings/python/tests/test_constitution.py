@@ -126,6 +126,45 @@ def test_bad_input(kwargs: Dict[str, Any], error: Type[tcmcare.ValidationError],
     assert e.value.code == code
 
 
+@pytest.mark.parametrize("flag", [True, False])
+def test_bool_answers_are_refused(flag: bool) -> None:
+    # ``True == 1`` in Python, but a bool is not an answer on the 1..5 scale.
+    a = [1] * 33
+    a[0] = flag
+    with pytest.raises(tcmcare.SchemaError) as e:
+        assess_constitution(a)
+    assert e.value.code == "wrong_type" and e.value.field == "answers"
+    assert "item 1" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code", "field"),
+    [
+        # None is "not measured"; 0 is a measurement, and an implausible one.
+        ({"bmi": 0}, "bmi_out_of_range", "bmi_centi"),
+        ({"waist_cm": 0}, "waist_out_of_range", "waist_mm"),
+        # The largest value the binding can carry used to be taken as BMI 655.35.
+        ({"bmi": 655.35}, "bmi_out_of_range", "bmi_centi"),
+        # Plausible BMI is 4.13..=300.00 (20 kg at 2.20 m .. 300 kg at 1.00 m, the weight
+        # and height ranges of a vital-signs record); waist 40..=180 cm.
+        ({"bmi": 4.12}, "bmi_out_of_range", "bmi_centi"),
+        ({"bmi": 300.01}, "bmi_out_of_range", "bmi_centi"),
+        ({"waist_cm": 39.9}, "waist_out_of_range", "waist_mm"),
+        ({"waist_cm": 180.1}, "waist_out_of_range", "waist_mm"),
+        ({"bmi": 24, "waist_cm": 0}, "waist_out_of_range", "waist_mm"),
+    ],
+)
+def test_implausible_measurements(kwargs: Dict[str, Any], code: str, field: str) -> None:
+    with pytest.raises(tcmcare.ValidationError) as e:
+        assess_constitution([1] * 33, **kwargs)
+    assert e.value.code == code and e.value.field == field
+
+
+def test_measurement_range_ends_are_plausible() -> None:
+    assert assess_constitution([1] * 33, bmi=4.13, waist_cm=40).answers[8::19] == (1, 1)
+    assert assess_constitution([1] * 33, bmi=300, waist_cm=180).answers[8::19] == (5, 5)
+
+
 def test_answer_errors_name_the_item() -> None:
     with pytest.raises(tcmcare.RangeError) as e:
         assess_constitution([1] * 32 + [9])

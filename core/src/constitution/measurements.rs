@@ -1,8 +1,17 @@
 //! Deriving answers from measurements and counts for the four items whose answer bands are
 //! concrete (DOMAIN.md 1.2): 9 (BMI), 14 (colds per year), 17 (allergies per year) and
 //! 28 (waist circumference). All integer arithmetic; no floats.
+//!
+//! Measurements are checked before they answer anything ([`apply_measurements`],
+//! [`measured_bmi_centi`]): weight, height and waist with the plausibility ranges of a
+//! vital-signs record (so the form accepts exactly what a kiosk may record), a BMI given
+//! directly with [`BMI_RANGE_CENTI`]. An implausible value is an error, never a silent
+//! "not measured": "not measured" is `None` and only `None`.
+
+use core::fmt;
 
 use super::ITEM_COUNT;
+use crate::record::{ValidationError, VitalSigns};
 
 /// Item number of 您感到身体超重不轻松吗, answered from BMI (DOMAIN.md 1.2).
 pub const ITEM_BMI: u8 = 9;
@@ -75,10 +84,91 @@ pub const ITEM17_TOP_COUNT_BAND_MAX: u8 = 6;
 /// that pattern, so it stays 4. Pass `every_exposure = true` for 5.
 pub const ITEM17_SEVEN_PLUS_SCORE: u8 = 4;
 
+/// Plausible BMI × 100 for item 9: 4.13..=300.00 kg/m².
+///
+/// Not a second set of limits: these are the BMIs at the ends of the vital-signs
+/// plausibility ranges (`record::vitals`: weight 20..=300 kg, height 100..=220 cm), 20 kg
+/// at 2.20 m ([`bmi_centi`] = 413) and 300 kg at 1.00 m (30 000). So every plausible weight
+/// and height give a plausible BMI, and a BMI entered directly is held to the same bounds.
+/// The test `bmi_range_is_the_vital_signs_extremes` pins both ends to those ranges (the
+/// ranges are private to `record`, so the bounds are written out here).
+pub const BMI_RANGE_CENTI: (u32, u32) = (413, 30_000);
+
+/// Why a measurement cannot answer an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MeasurementError {
+    /// A weight, height or waist outside the plausibility ranges of a vital-signs record:
+    /// the same [`ValidationError`] (`WeightOutOfRange`, `HeightOutOfRange`,
+    /// `WaistOutOfRange`) such a record would give.
+    Implausible(ValidationError),
+    /// A BMI × 100 outside [`BMI_RANGE_CENTI`].
+    BmiOutOfRange(u32),
+}
+
+impl fmt::Display for MeasurementError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeasurementError::Implausible(e) => fmt::Display::fmt(e, f),
+            MeasurementError::BmiOutOfRange(v) => write!(
+                f,
+                "BMI {}.{:02} kg/m² out of range ({}.{:02}..={}.{:02})",
+                v / 100,
+                v % 100,
+                BMI_RANGE_CENTI.0 / 100,
+                BMI_RANGE_CENTI.0 % 100,
+                BMI_RANGE_CENTI.1 / 100,
+                BMI_RANGE_CENTI.1 % 100
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for MeasurementError {}
+
+/// Checks weight, height and waist (each when `Some`) with the vital-signs plausibility
+/// rule: a vital-signs record holding just these values must validate.
+fn check_body(
+    weight_g: Option<u32>,
+    height_mm: Option<u16>,
+    waist_mm: Option<u16>,
+) -> Result<(), MeasurementError> {
+    let body = VitalSigns {
+        weight_g,
+        height_mm,
+        waist_mm,
+        ..VitalSigns::default()
+    };
+    match body.validate() {
+        // Nothing given: nothing to check.
+        Ok(()) | Err(ValidationError::NoMeasurement) => Ok(()),
+        Err(e) => Err(MeasurementError::Implausible(e)),
+    }
+}
+
+/// The BMI × 100 that item 9 is answered from, given a measured weight (g) and height
+/// (mm): `Ok(None)` unless both are measured, an error when either is implausible
+/// (checked even when the other is missing). `None` means "not measured".
+///
+/// The result of plausible values always lies within [`BMI_RANGE_CENTI`].
+pub fn measured_bmi_centi(
+    weight_g: Option<u32>,
+    height_mm: Option<u16>,
+) -> Result<Option<u32>, MeasurementError> {
+    check_body(weight_g, height_mm, None)?;
+    Ok(match (weight_g, height_mm) {
+        (Some(w), Some(h)) => bmi_centi(w, h),
+        _ => None,
+    })
+}
+
 /// Body-mass index × 100, rounded half up: `weight / height²` with weight in grams and
 /// height in millimetres (BMI = kg / m², DOMAIN.md 1.3 item 9).
 ///
-/// `None` when `height_mm` is 0 or the result does not fit in `u32`.
+/// The arithmetic is in `u64` and cannot overflow; `None` when `height_mm` is 0 or the
+/// result does not fit in `u32` (only for implausible input: use
+/// [`measured_bmi_centi`] for measurements, which refuses such input with an error).
 pub fn bmi_centi(weight_g: u32, height_mm: u16) -> Option<u32> {
     // BMI × 100 = (w_g / 1000) / (h_mm / 1000)² × 100 = w_g × 100 000 / h_mm².
     let height_sq = u64::from(height_mm).checked_mul(u64::from(height_mm))?;
@@ -166,17 +256,28 @@ pub const fn item17_from_allergies_per_year(count: u8, every_exposure: bool) -> 
     }
 }
 
-/// Overwrites item 9 from a measured BMI × 100 and item 28 from a measured waist, for
-/// whichever is `Some`; other answers are untouched.
+/// Overwrites item 9 from a measured BMI × 100 and item 28 from a measured waist (mm),
+/// for whichever is `Some` (`None` is "not measured"); other answers are untouched.
+///
+/// Both values are checked first: a BMI outside [`BMI_RANGE_CENTI`] or a waist outside
+/// the vital-signs range is an error and leaves every answer as it was (0 is a value, and
+/// an implausible one).
 pub fn apply_measurements(
     answers: &mut [u8; ITEM_COUNT],
     bmi_centi: Option<u32>,
     waist_mm: Option<u16>,
-) {
+) -> Result<(), MeasurementError> {
+    if let Some(bmi) = bmi_centi {
+        if bmi < BMI_RANGE_CENTI.0 || bmi > BMI_RANGE_CENTI.1 {
+            return Err(MeasurementError::BmiOutOfRange(bmi));
+        }
+    }
+    check_body(None, None, waist_mm)?;
     if let (Some(bmi), Some(slot)) = (bmi_centi, answers.get_mut(usize::from(ITEM_BMI) - 1)) {
         *slot = item9_from_bmi_centi(bmi);
     }
     if let (Some(waist), Some(slot)) = (waist_mm, answers.get_mut(usize::from(ITEM_WAIST) - 1)) {
         *slot = item28_from_waist_mm(waist);
     }
+    Ok(())
 }

@@ -17,8 +17,9 @@
 //! ```
 //!
 //! Items 9 (BMI) and 28 (waist) can be derived from kiosk measurements
-//! ([`bmi_centi`], [`item9_from_bmi_centi`], [`item28_from_waist_mm`],
-//! [`apply_measurements`]); items 14 and 17 from counts ([`item14_from_colds_per_year`],
+//! ([`measured_bmi_centi`], [`item9_from_bmi_centi`], [`item28_from_waist_mm`],
+//! [`apply_measurements`]), after the same plausibility checks as a vital-signs record
+//! ([`MeasurementError`]); items 14 and 17 from counts ([`item14_from_colds_per_year`],
 //! [`item17_from_allergies_per_year`]). The guidance catalogue ([`guidance`]) gives short
 //! bilingual advice per constitution in the five guidance areas of the service.
 //!
@@ -43,6 +44,7 @@ pub use measurements::{
     ITEM28_SCORE4_MAX_MM, ITEM9_SCORE2_MIN_CENTI, ITEM9_SCORE3_MIN_CENTI, ITEM9_SCORE4_MIN_CENTI,
     ITEM9_SCORE5_MIN_CENTI, ITEM_ALLERGIES, ITEM_BMI, ITEM_COLDS, ITEM_WAIST,
 };
+pub use measurements::{measured_bmi_centi, MeasurementError, BMI_RANGE_CENTI};
 
 /// Number of questions on the form that are scored (记录表"前 33 项", DOMAIN.md 1.1).
 pub const ITEM_COUNT: usize = 33;

@@ -591,7 +591,7 @@ fn item17_bands() {
 fn measurements_overwrite_items_9_and_28() {
     let mut a = [1u8; 33];
     // BMI 26.00 → 4; waist 95.0 cm → 4.
-    apply_measurements(&mut a, Some(2600), Some(950));
+    assert_eq!(apply_measurements(&mut a, Some(2600), Some(950)), Ok(()));
     let mut expected = [1u8; 33];
     expected[8] = 4;
     expected[27] = 4;
@@ -601,10 +601,117 @@ fn measurements_overwrite_items_9_and_28() {
     assert_eq!(r.score(Constitution::Tanshi), 10);
     assert_eq!(r.verdict(Constitution::Tanshi), Verdict::Tendency);
     // None leaves the answers alone.
-    apply_measurements(&mut a, None, None);
+    assert_eq!(apply_measurements(&mut a, None, None), Ok(()));
     assert_eq!(a, expected);
-    apply_measurements(&mut a, Some(2000), None);
+    assert_eq!(apply_measurements(&mut a, Some(2000), None), Ok(()));
     assert_eq!((a[8], a[27]), (1, 4));
+}
+
+use crate::record::ValidationError as V;
+
+#[test]
+fn implausible_measurements_are_errors_and_write_nothing() {
+    let mut a = [3u8; 33];
+    // 0 is a measured value (and implausible), not "not measured" (that is None).
+    assert_eq!(
+        apply_measurements(&mut a, Some(0), None),
+        Err(MeasurementError::BmiOutOfRange(0))
+    );
+    assert_eq!(
+        apply_measurements(&mut a, None, Some(0)),
+        Err(MeasurementError::Implausible(V::WaistOutOfRange(0)))
+    );
+    // BMI 655.35, the largest the Python binding could pass, was taken as item 9 = 5.
+    assert_eq!(
+        apply_measurements(&mut a, Some(65_535), None),
+        Err(MeasurementError::BmiOutOfRange(65_535))
+    );
+    // Range ends: BMI 4.13..=300.00, waist 400..=1800 mm (vital-signs range).
+    for bmi in [412, 30_001, u32::MAX] {
+        assert_eq!(
+            apply_measurements(&mut a, Some(bmi), None),
+            Err(MeasurementError::BmiOutOfRange(bmi))
+        );
+    }
+    for waist in [399, 1801, u16::MAX] {
+        assert_eq!(
+            apply_measurements(&mut a, None, Some(waist)),
+            Err(MeasurementError::Implausible(V::WaistOutOfRange(waist)))
+        );
+    }
+    // A plausible BMI with an implausible waist writes neither item.
+    assert_eq!(
+        apply_measurements(&mut a, Some(2800), Some(1)),
+        Err(MeasurementError::Implausible(V::WaistOutOfRange(1)))
+    );
+    assert_eq!(a, [3u8; 33]);
+    assert_eq!(apply_measurements(&mut a, Some(413), Some(400)), Ok(()));
+    assert_eq!((a[8], a[27]), (1, 1));
+    assert_eq!(apply_measurements(&mut a, Some(30_000), Some(1800)), Ok(()));
+    assert_eq!((a[8], a[27]), (5, 5));
+}
+
+#[test]
+fn measured_bmi_checks_weight_and_height() {
+    // 60 kg at 1 mm gave no BMI (it did not fit u32) and so answered nothing silently;
+    // 42 950 g at 1 mm was the first weight to do so (42 950 × 10⁵ > u32::MAX).
+    assert_eq!(
+        measured_bmi_centi(Some(60_000), Some(1)),
+        Err(MeasurementError::Implausible(V::HeightOutOfRange(1)))
+    );
+    assert_eq!(
+        measured_bmi_centi(Some(42_950), Some(1)),
+        Err(MeasurementError::Implausible(V::HeightOutOfRange(1)))
+    );
+    assert_eq!(
+        measured_bmi_centi(Some(u32::MAX), Some(1600)),
+        Err(MeasurementError::Implausible(V::WeightOutOfRange(u32::MAX)))
+    );
+    // Each is checked even without the other; one alone gives no BMI.
+    assert_eq!(
+        measured_bmi_centi(Some(1), None),
+        Err(MeasurementError::Implausible(V::WeightOutOfRange(1)))
+    );
+    assert_eq!(
+        measured_bmi_centi(None, Some(2201)),
+        Err(MeasurementError::Implausible(V::HeightOutOfRange(2201)))
+    );
+    assert_eq!(measured_bmi_centi(Some(70_000), None), Ok(None));
+    assert_eq!(measured_bmi_centi(None, Some(1600)), Ok(None));
+    assert_eq!(measured_bmi_centi(None, None), Ok(None));
+    // 70 kg at 1.60 m: 70 / 2.56 = 27.34375 → 2734.
+    assert_eq!(measured_bmi_centi(Some(70_000), Some(1600)), Ok(Some(2734)));
+}
+
+#[test]
+fn bmi_range_is_the_vital_signs_extremes() {
+    // The lightest plausible weight at the tallest plausible height, and the heaviest at
+    // the shortest: 20 kg / 2.2² m² = 4.132 → 413; 300 kg / 1 m² = 300 → 30 000.
+    assert_eq!(
+        measured_bmi_centi(Some(20_000), Some(2200)),
+        Ok(Some(BMI_RANGE_CENTI.0))
+    );
+    assert_eq!(
+        measured_bmi_centi(Some(300_000), Some(1000)),
+        Ok(Some(BMI_RANGE_CENTI.1))
+    );
+    // ... and those are the ends of the vital-signs ranges: one step further is refused.
+    assert_eq!(
+        measured_bmi_centi(Some(19_999), None),
+        Err(MeasurementError::Implausible(V::WeightOutOfRange(19_999)))
+    );
+    assert_eq!(
+        measured_bmi_centi(Some(300_001), None),
+        Err(MeasurementError::Implausible(V::WeightOutOfRange(300_001)))
+    );
+    assert_eq!(
+        measured_bmi_centi(None, Some(999)),
+        Err(MeasurementError::Implausible(V::HeightOutOfRange(999)))
+    );
+    assert_eq!(
+        measured_bmi_centi(None, Some(2201)),
+        Err(MeasurementError::Implausible(V::HeightOutOfRange(2201)))
+    );
 }
 
 // ---- guidance ----
