@@ -28,12 +28,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,14 +168,26 @@ static uint32_t seal_load(void *ctx, uint8_t *state, size_t cap, size_t *len) {
     return TCM_STORE_RESULT_OK;
 }
 
-/* Writes a temporary file and renames it over the old one: a crash leaves either. */
+/* Writes a temporary file and renames it over the old one: a crash leaves either. The
+ * state holds the kiosk's key: the file is created 0600 (a leftover temporary file of
+ * another mode is removed first, never reused). */
 static uint32_t seal_store(void *ctx, const uint8_t *state, size_t len) {
     char tmp[512];
     FILE *f;
+    int fd;
     int ok;
     snprintf(tmp, sizeof tmp, "%s.tmp", (const char *)ctx);
-    f = fopen(tmp, "wb");
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0600);
+    if (fd < 0) {
+        return TCM_STORE_RESULT_UNAVAILABLE;
+    }
+    f = fdopen(fd, "wb");
     if (f == NULL) {
+        close(fd);
+        unlink(tmp);
         return TCM_STORE_RESULT_UNAVAILABLE;
     }
     ok = fwrite(state, 1, len, f) == len;

@@ -82,6 +82,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,6 +189,8 @@ static const char *SCHEMA =
     ") WITHOUT ROWID;\n";
 
 #define SCHEMA_VERSION "2"
+#define SCHEMA_VERSION_NUMBER 2
+#define BUSY_TIMEOUT_MS 2000
 
 typedef struct terminal_db {
     sqlite3 *db;
@@ -198,6 +202,8 @@ typedef struct terminal_db {
     sqlite3_stmt *get_key;      /* a key */
     sqlite3_stmt *get_counter;  /* a stream's replay counter */
     sqlite3_stmt *set_counter;  /* raise it */
+    int checkpoint_pending;     /* a deleted key may still be in the WAL */
+    int checkpoint_warned;      /* ... and that was said */
 } terminal_db;
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt) {
@@ -241,38 +247,130 @@ static int meta_set(terminal_db *t, const char *key, const char *value) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* db_open's result for a database this terminal must not touch (exit status 3). */
+#define DB_REFUSED (-2)
+#define EXIT_SCHEMA_REFUSED 3
+
+/* Makes the database file and its -wal / -shm (which SQLite creates with the database's
+ * mode) readable by the owner only: the database holds the kiosks' keys in clear. A new
+ * file is created 0600 (never briefly 0644); an existing one that others could read is
+ * tightened, and said so. */
+static int db_protect(const char *path) {
+    static const char *const SUFFIXES[] = {"", "-wal", "-shm"};
+    char p[4096];
+    struct stat st;
+    size_t i;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOCTTY, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != EEXIST) {
+        fprintf(stderr, "terminal: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    for (i = 0; i < sizeof SUFFIXES / sizeof SUFFIXES[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", path, SUFFIXES[i]);
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+            if (chmod(p, st.st_mode & 0700) != 0) {
+                fprintf(stderr, "terminal: %s is readable by others and cannot be made 0600: %s\n",
+                        p, strerror(errno));
+                return -1;
+            }
+            fprintf(stderr, "terminal: %s was readable by others (%03o): now %03o (it holds keys)\n",
+                    p, (unsigned)(st.st_mode & 0777), (unsigned)(st.st_mode & 0700));
+        }
+    }
+    return 0;
+}
+
+/*
+ * The store schema version of an open database, read without writing anything: 0 for a
+ * database without one (new, or not a store yet), the version, or DB_REFUSED for a version
+ * this terminal cannot read (newer, or not a number; reported here); -1 on an error.
+ */
+static int db_schema_version(terminal_db *t, const char *path) {
+    sqlite3_stmt *s = NULL;
+    char version[32];
+    char *end = NULL;
+    long v;
+    int rc;
+    if (prepare(t->db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                &s) != 0) {
+        return -1;
+    }
+    rc = sqlite3_step(s);
+    v = rc == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    if (v < 0) {
+        fprintf(stderr, "terminal: cannot read %s: %s\n", path, sqlite3_errmsg(t->db));
+        return -1;
+    }
+    if (v == 0) {
+        return 0;
+    }
+    if (meta_get(t, "schema", version, sizeof version) != 0) {
+        fprintf(stderr, "terminal: cannot read %s: %s\n", path, sqlite3_errmsg(t->db));
+        return -1;
+    }
+    if (version[0] == '\0') {
+        return 0;
+    }
+    errno = 0;
+    v = strtol(version, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1) {
+        fprintf(stderr,
+                "terminal: %s has store schema \"%s\", which this terminal cannot read: "
+                "refused, the file is left unchanged\n",
+                path, version);
+        return DB_REFUSED;
+    }
+    if (v > SCHEMA_VERSION_NUMBER) {
+        fprintf(stderr,
+                "terminal: %s has store schema %ld, newer than this terminal's %d: refused, "
+                "the file is left unchanged (use a terminal of that version)\n",
+                path, v, SCHEMA_VERSION_NUMBER);
+        return DB_REFUSED;
+    }
+    return (int)v;
+}
+
+/* Opens (or creates) the database. A database of a schema this terminal cannot read is
+ * refused (DB_REFUSED) before anything is written to it: the version is read first, then
+ * the file is switched to WAL and the schema created or upgraded. */
 static int db_open(terminal_db *t, const char *path) {
     char *err = NULL;
-    char version[16];
+    int version;
     memset(t, 0, sizeof *t);
-    if (sqlite3_open(path, &t->db) != SQLITE_OK) {
+    if (db_protect(path) != 0) {
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
         fprintf(stderr, "terminal: cannot open %s: %s\n", path, sqlite3_errmsg(t->db));
         return -1;
     }
     /* Wait for a busy database (another process reading it) instead of failing. */
-    sqlite3_busy_timeout(t->db, 2000);
+    sqlite3_busy_timeout(t->db, BUSY_TIMEOUT_MS);
+    /* Deleted content (a retired key) is overwritten, not left in free space. */
+    if (sqlite3_exec(t->db, "PRAGMA secure_delete = ON", NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "terminal: %s: %s\n", path, err);
+        sqlite3_free(err);
+        return -1;
+    }
+    version = db_schema_version(t, path);
+    if (version < 0) {
+        return version;
+    }
     if (sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err) != SQLITE_OK ||
         sqlite3_exec(t->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
         fprintf(stderr, "terminal: schema: %s\n", err);
         sqlite3_free(err);
         return -1;
     }
-    if (meta_get(t, "schema", version, sizeof version) != 0) {
+    /* New (0), or version 1, which lacked the key tables the schema above just created. */
+    if (version < SCHEMA_VERSION_NUMBER && meta_set(t, "schema", SCHEMA_VERSION) != 0) {
         fprintf(stderr, "terminal: schema: %s\n", sqlite3_errmsg(t->db));
-        return -1;
-    }
-    if (version[0] == '\0') {
-        if (meta_set(t, "schema", SCHEMA_VERSION) != 0) {
-            return -1;
-        }
-    } else if (strcmp(version, "1") == 0) {
-        /* Version 1 lacked the key tables, which the schema above just created. */
-        if (meta_set(t, "schema", SCHEMA_VERSION) != 0) {
-            return -1;
-        }
-    } else if (strcmp(version, SCHEMA_VERSION) != 0) {
-        fprintf(stderr, "terminal: %s has store schema %s, this terminal writes %s\n", path,
-                version, SCHEMA_VERSION);
         return -1;
     }
     if (prepare(t->db, "SELECT watermark FROM watermarks WHERE device = ?1 AND epoch = ?2",
@@ -310,6 +408,9 @@ static int db_open(terminal_db *t, const char *path) {
 }
 
 static void db_close(terminal_db *t) {
+    if (t->checkpoint_pending) {
+        sqlite3_wal_checkpoint_v2(t->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
     sqlite3_finalize(t->get_watermark);
     sqlite3_finalize(t->set_watermark);
     sqlite3_finalize(t->find_id);
@@ -319,6 +420,41 @@ static void db_close(terminal_db *t) {
     sqlite3_finalize(t->get_counter);
     sqlite3_finalize(t->set_counter);
     sqlite3_close(t->db);
+}
+
+/*
+ * After a key is deleted: secure_delete has zeroed it in the page's new version, but the
+ * old version stays in the database file (and older WAL frames) until a checkpoint copies
+ * the new pages back. A TRUNCATE checkpoint does that and empties the WAL. It cannot run
+ * inside a callback of the receiver (a statement or transaction may be open), and a reader
+ * of another process can hold it back: then it stays pending and is retried.
+ */
+static void db_checkpoint_after_key_deletion(terminal_db *t, int wait) {
+    int log = 0, copied = 0;
+    int rc;
+    if (!wait) {
+        sqlite3_busy_timeout(t->db, 0);
+    }
+    rc = sqlite3_wal_checkpoint_v2(t->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
+    if (!wait) {
+        sqlite3_busy_timeout(t->db, BUSY_TIMEOUT_MS);
+    }
+    if (rc == SQLITE_OK) {
+        if (t->checkpoint_warned) {
+            fprintf(stderr, "terminal: the deleted key is now checkpointed out of the WAL\n");
+        }
+        t->checkpoint_pending = 0;
+        t->checkpoint_warned = 0;
+        return;
+    }
+    if (!t->checkpoint_warned) {
+        fprintf(stderr,
+                "terminal: a deleted key is still in the WAL: checkpoint incomplete (%s); "
+                "retrying\n",
+                sqlite3_errstr(rc));
+        t->checkpoint_warned = 1;
+    }
+    t->checkpoint_pending = 1;
 }
 
 /* Reads the stored watermark of a stream (0 if never seen); -1 on a database error. */
@@ -425,6 +561,35 @@ static void status_text(tcm_status s, char *out, size_t cap) {
     }
 }
 
+/* The inverse of status_text (for records read back from the database). */
+static tcm_status status_from_text(const char *text) {
+    size_t i;
+    if (strcmp(text, "valid") == 0) {
+        return TCM_STATUS_OK;
+    }
+    if (strcmp(text, "unknown_kind") == 0) {
+        return TCM_STATUS_UNKNOWN_KIND;
+    }
+    if (strncmp(text, "malformed:status_", 17) == 0) {
+        return (tcm_status)strtoul(text + 17, NULL, 10);
+    }
+    if (strncmp(text, "malformed:", 10) == 0) {
+        for (i = 0; i < sizeof DECODE_CODES / sizeof DECODE_CODES[0]; i++) {
+            if (strcmp(text + 10, DECODE_CODES[i]) == 0) {
+                return (tcm_status)(TCM_STATUS_DECODE_TRUNCATED + i);
+            }
+        }
+    }
+    if (strncmp(text, "invalid:", 8) == 0) {
+        for (i = 0; i < sizeof RULE_CODES / sizeof RULE_CODES[0]; i++) {
+            if (strcmp(text + 8, RULE_CODES[i]) == 0) {
+                return (tcm_status)(TCM_STATUS_DEVICE_ID_ZERO + i);
+            }
+        }
+    }
+    return TCM_STATUS_DECODE_INVALID_VALUE;
+}
+
 /* One row of `records` (the caller holds the transaction). */
 typedef struct row {
     uint8_t kind;
@@ -528,6 +693,59 @@ static void print_envelope(uint8_t kind, tcm_status status, const tcm_record_hea
     printf("\"}\n");
 }
 
+/*
+ * Prints the stored records after `after` (record_no, storage order) as print_envelope
+ * printed them when they arrived; the last record_no printed goes to `*last` (unchanged if
+ * none). Returns the number printed, or -1 on a database error.
+ */
+static long print_stored(terminal_db *t, int64_t after, int64_t *last) {
+    sqlite3_stmt *s = NULL;
+    long printed = 0;
+    int rc;
+    if (prepare(t->db,
+                "SELECT record_no, kind, status, device, epoch, seq, envelope FROM records"
+                " WHERE record_no > ?1 ORDER BY record_no",
+                &s) != 0) {
+        return -1;
+    }
+    sqlite3_bind_int64(s, 1, after);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tcm_record_header header;
+        const unsigned char *status = sqlite3_column_text(s, 2);
+        int has_id = sqlite3_column_type(s, 3) != SQLITE_NULL;
+        memset(&header, 0, sizeof header);
+        header.id.device = (uint32_t)sqlite3_column_int64(s, 3);
+        header.id.epoch = (uint32_t)sqlite3_column_int64(s, 4);
+        header.id.seq = (uint32_t)sqlite3_column_int64(s, 5);
+        print_envelope((uint8_t)sqlite3_column_int(s, 1),
+                       status_from_text(status != NULL ? (const char *)status : ""),
+                       has_id ? &header : NULL, sqlite3_column_blob(s, 6),
+                       (size_t)sqlite3_column_bytes(s, 6));
+        *last = sqlite3_column_int64(s, 0);
+        printed++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "terminal: reading records: %s\n", sqlite3_errmsg(t->db));
+        return -1;
+    }
+    return printed;
+}
+
+/* Pushes what was printed to the kernel (it survives a SIGKILL), and to the disk when
+ * stdout is a file (it survives a power cut, like the records it names). */
+static int output_flush(void) {
+    static int regular = -1;
+    if (fflush(stdout) != 0) {
+        return -1;
+    }
+    if (regular < 0) {
+        struct stat st;
+        regular = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    return regular && fsync(STDOUT_FILENO) != 0 ? -1 : 0;
+}
+
 /* ====================================================================================
  * The terminal's clock
  * ==================================================================================== */
@@ -603,6 +821,42 @@ static const char *const REJECTION_NAMES[REJECTION_REASONS] = {
     "bad_tag", "unknown_device", "unknown_key", "revoked", "replayed",
     "wrong_epoch", "malformed", "unsealed", "key_store_failed"};
 
+/* Why a TCP line is closed (CLOSE_NONE: it is not). */
+enum close_reason {
+    CLOSE_NONE,
+    CLOSE_HUNG_UP,           /* the peer closed, or the socket failed */
+    CLOSE_HANDSHAKE_TIMEOUT, /* no authenticated hello within --handshake-timeout */
+    CLOSE_IDLE_TIMEOUT,      /* a kiosk silent for --idle-timeout */
+    CLOSE_EVICTED,           /* unauthenticated, the oldest, when the cap was reached */
+    CLOSE_REFUSED_FULL,      /* accepted and closed: the cap reached, every line a kiosk */
+    CLOSE_SLOW_READER,       /* its replies exceeded --write-buffer: it does not read */
+    CLOSE_SUPERSEDED,        /* its kiosk authenticated again on a newer connection */
+    CLOSE_STOP,              /* the terminal stops */
+    CLOSE_REASONS
+};
+static const char *const CLOSE_NAMES[CLOSE_REASONS] = {
+    "none",        "hung_up",    "handshake_timeout", "idle_timeout", "evicted",
+    "refused_full", "slow_reader", "superseded",       "stopped"};
+
+/*
+ * Log noise. Whoever can reach the port can make the terminal refuse frames and close
+ * connections at will; logging each would write ~100 bytes per 41-byte frame. So the
+ * lines about refused frames, corrupted frames and closed unauthenticated connections
+ * share a budget of LOG_BURST lines per LOG_WINDOW_S seconds; beyond it they are counted
+ * and summarised once per window (and when the terminal stops), by reason. What kiosks
+ * that authenticated do (hellos, batches, gaps) is always logged.
+ */
+#define LOG_BURST 20
+#define LOG_WINDOW_S 10.0
+
+typedef struct log_limiter {
+    struct timespec window; /* start of the current window */
+    unsigned lines;         /* lines logged in it */
+    unsigned refused[REJECTION_REASONS + 1]; /* not logged, by reason (last: other) */
+    unsigned bad_frames;                     /* not logged */
+    unsigned closed[CLOSE_REASONS];          /* not logged */
+} log_limiter;
+
 typedef struct stream_stats {
     uint32_t device;
     unsigned hellos, batches, records, duplicate_batches, gaps, bad_frames, already_stored,
@@ -622,7 +876,75 @@ typedef struct terminal {
     stream_stats streams[MAX_STREAMS];
     size_t stream_count;
     stream_stats unattributed; /* bad frames before a kiosk said who it is */
+    /* The JSON-lines output: record_no of the last record printed (and flushed), and the
+     * value of the database's cursor (meta OUTPUT_CURSOR). */
+    int64_t printed_through;
+    int64_t cursor_stored;
+    log_limiter noise;
+    unsigned closed[CLOSE_REASONS]; /* TCP connections closed, by reason */
 } terminal;
+
+/* Prints what the budget kept out of the log since the last summary, and starts a new
+ * window. */
+static void noise_summary(terminal *t) {
+    log_limiter *n = &t->noise;
+    unsigned total = 0;
+    size_t i;
+    char by[512];
+    size_t used = 0;
+    by[0] = '\0';
+    for (i = 0; i <= REJECTION_REASONS; i++) {
+        if (n->refused[i] != 0) {
+            used += (size_t)snprintf(by + used, sizeof by - used, "%s%s %u", used ? ", " : "",
+                                     i < REJECTION_REASONS ? REJECTION_NAMES[i] : "other",
+                                     n->refused[i]);
+            total += n->refused[i];
+            if (used >= sizeof by) {
+                used = sizeof by - 1;
+            }
+        }
+    }
+    if (total != 0) {
+        fprintf(stderr, "terminal: %u more refused frame(s) not logged one by one (%s)\n", total,
+                by);
+    }
+    if (n->bad_frames != 0) {
+        fprintf(stderr, "terminal: %u more corrupted frame(s) not logged one by one\n",
+                n->bad_frames);
+    }
+    used = 0;
+    total = 0;
+    by[0] = '\0';
+    for (i = 0; i < CLOSE_REASONS; i++) {
+        if (n->closed[i] != 0) {
+            used += (size_t)snprintf(by + used, sizeof by - used, "%s%s %u", used ? ", " : "",
+                                     CLOSE_NAMES[i], n->closed[i]);
+            total += n->closed[i];
+            if (used >= sizeof by) {
+                used = sizeof by - 1;
+            }
+        }
+    }
+    if (total != 0) {
+        fprintf(stderr, "terminal: %u more unauthenticated connection(s) closed, not logged one "
+                        "by one (%s)\n",
+                total, by);
+    }
+    memset(n, 0, sizeof *n);
+    clock_gettime(CLOCK_MONOTONIC, &n->window);
+}
+
+/* Whether one more noisy line fits the budget (1: log it; 0: count it instead). */
+static int noise_allowed(terminal *t) {
+    if (real_seconds_since(&t->noise.window) >= LOG_WINDOW_S) {
+        noise_summary(t);
+    }
+    if (t->noise.lines < LOG_BURST) {
+        t->noise.lines++;
+        return 1;
+    }
+    return 0;
+}
 
 static stream_stats *stats_of(terminal *t, uint32_t device) {
     size_t i;
@@ -680,6 +1002,17 @@ static int write_stats(const terminal *t, const char *path) {
             (unsigned)t->device, (unsigned)t->epoch, t->own_records, t->script_failures,
             t->connections, t->frames, t->bad_frames);
     write_stream(f, &t->unattributed);
+    fprintf(f, ",\n  \"connections_closed\": {");
+    {
+        int first = 1;
+        for (i = 1; i < CLOSE_REASONS; i++) {
+            if (t->closed[i] != 0) {
+                fprintf(f, "%s\"%s\": %u", first ? "" : ", ", CLOSE_NAMES[i], t->closed[i]);
+                first = 0;
+            }
+        }
+    }
+    fprintf(f, "}");
     fprintf(f, ",\n  \"streams\": [");
     for (i = 0; i < t->stream_count; i++) {
         fprintf(f, "%s\n    ", i ? "," : "");
@@ -687,6 +1020,89 @@ static int write_stats(const terminal *t, const char *path) {
     }
     fprintf(f, "\n  ]\n}\n");
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ====================================================================================
+ * The JSON-lines output cursor
+ *
+ * Records are printed after their transaction commits and before the kiosk is acked. A
+ * crash (SIGKILL, power) between the commit and the flush would lose their lines (the
+ * kiosk resends, the terminal finds them stored and prints nothing), so the database
+ * keeps a cursor: meta OUTPUT_CURSOR = the record_no through which the output is known
+ * flushed. It moves inside the next commit's transaction (no write of its own) and at a
+ * clean stop; a serving terminal first prints every record past it. After a crash the
+ * last batch printed before it may therefore appear twice (same record id): the output is
+ * at-least-once, never lossy. `--export` prints the whole output again from the database.
+ * ==================================================================================== */
+
+#define OUTPUT_CURSOR "terminal_output_through"
+
+static int64_t query1(terminal_db *db, const char *sql, int64_t a);
+
+static int output_cursor_set(terminal_db *db, int64_t through) {
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)through);
+    return meta_set(db, OUTPUT_CURSOR, v);
+}
+
+/* The records through `last` (record_no; 0: none) were printed: flush them. */
+static void output_printed(terminal *t, int64_t last) {
+    static int warned;
+    if (output_flush() != 0) {
+        if (!warned) {
+            fprintf(stderr, "terminal: cannot write the JSON-lines output: %s\n", strerror(errno));
+            warned = 1;
+        }
+        return; /* the cursor stays: the next start prints them again */
+    }
+    if (last > t->printed_through) {
+        t->printed_through = last;
+    }
+}
+
+/* At start-up (serving): prints the records an earlier run committed but may not have
+ * printed. A database without a cursor (new, or from an older terminal) starts it at its
+ * last record: what was printed before is not known. */
+static int output_catch_up(terminal *t) {
+    char v[32];
+    int64_t cursor, last;
+    long n;
+    if (meta_get(&t->db, OUTPUT_CURSOR, v, sizeof v) != 0) {
+        return -1;
+    }
+    cursor = v[0] != '\0' ? (int64_t)strtoll(v, NULL, 10)
+                          : query1(&t->db, "SELECT COALESCE(MAX(record_no), 0) FROM records", 0);
+    if (cursor < 0) {
+        return -1;
+    }
+    last = cursor;
+    n = print_stored(&t->db, cursor, &last);
+    if (n < 0) {
+        return -1;
+    }
+    if (n > 0) {
+        fprintf(stderr,
+                "terminal: printed %ld stored record(s) an earlier run had committed but not "
+                "printed (it stopped before)\n",
+                n);
+    }
+    if (output_flush() != 0) {
+        fprintf(stderr, "terminal: cannot write the JSON-lines output: %s\n", strerror(errno));
+        return -1;
+    }
+    t->printed_through = last;
+    if ((v[0] == '\0' || last != cursor) && output_cursor_set(&t->db, last) != 0) {
+        return -1;
+    }
+    t->cursor_stored = last;
+    return 0;
+}
+
+/* At a clean stop: the cursor moves to the last record printed. */
+static void output_cursor_save(terminal *t) {
+    if (t->printed_through > t->cursor_stored && output_cursor_set(&t->db, t->printed_through) == 0) {
+        t->cursor_stored = t->printed_through;
+    }
 }
 
 /* ====================================================================================
@@ -720,6 +1136,7 @@ static uint32_t store_commit(void *ctx, const tcm_commit *c) {
     uint32_t current = 0;
     unsigned skipped = 0;
     uint64_t now = clock_now(&t->clock);
+    int64_t last = 0;
     size_t i;
     int rc;
 
@@ -768,6 +1185,7 @@ static uint32_t store_commit(void *ctx, const tcm_commit *c) {
         if (rc != SQLITE_DONE) {
             return failed(db, rc);
         }
+        last = sqlite3_last_insert_rowid(db->db);
     }
 
     sqlite3_reset(db->set_watermark);
@@ -785,19 +1203,27 @@ static uint32_t store_commit(void *ctx, const tcm_commit *c) {
             return failed(db, rc);
         }
     }
+    /* What earlier batches printed is on stdout by now: move the output cursor with this
+     * batch (no write of its own). */
+    if (t->printed_through > t->cursor_stored && output_cursor_set(db, t->printed_through) != 0) {
+        return failed(db, sqlite3_errcode(db->db));
+    }
     rc = sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         return failed(db, rc);
     }
+    t->cursor_stored = t->printed_through;
     stats_of(t, c->device)->already_stored += skipped;
 
-    /* Durable now: show what arrived. */
+    /* Durable now: show what arrived, on stdout before the kiosk gets its ack. A crash
+     * before the flush loses no line: the records are past the output cursor, and the
+     * next start prints them (output_catch_up). */
     for (i = 0; i < c->count; i++) {
         const tcm_record_to_commit *r = &c->records[i];
         print_envelope(r->kind, r->status, r->has_header ? &r->header : NULL, r->envelope,
                        r->envelope_len);
     }
-    fflush(stdout);
+    output_printed(t, last);
     return TCM_STORE_RESULT_OK;
 }
 
@@ -921,6 +1347,9 @@ static uint32_t keys_used(void *ctx, uint32_t device, uint32_t key_id) {
     sqlite3_bind_int64(s, 2, key_id);
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
+    if (rc == SQLITE_DONE && sqlite3_changes(db->db) > 0) {
+        db->checkpoint_pending = 1; /* done once the receiver returns (on_payload) */
+    }
     return rc == SQLITE_DONE ? TCM_STORE_RESULT_OK : TCM_STORE_RESULT_UNAVAILABLE;
 }
 
@@ -997,6 +1426,7 @@ static int store_own(void *ctx, tcm_record *record) {
     terminal *t = ctx;
     uint8_t envelope[TCM_MAX_ENVELOPE_LEN];
     size_t len = 0;
+    int64_t last = 0;
     row w;
     tcm_status s;
     int rc;
@@ -1017,16 +1447,29 @@ static int store_own(void *ctx, tcm_record *record) {
     w.envelope = envelope;
     w.envelope_len = len;
     w.received_utc = clock_now(&t->clock);
-    rc = db_insert(&t->db, &w);
-    if (rc != SQLITE_DONE) {
+    rc = sqlite3_exec(t->db.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = db_insert(&t->db, &w);
+        last = sqlite3_last_insert_rowid(t->db.db);
+    }
+    if (rc == SQLITE_DONE && t->printed_through > t->cursor_stored &&
+        output_cursor_set(&t->db, t->printed_through) != 0) {
+        rc = sqlite3_errcode(t->db.db);
+    }
+    if (rc == SQLITE_DONE) {
+        rc = sqlite3_exec(t->db.db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        sqlite3_exec(t->db.db, "ROLLBACK", NULL, NULL, NULL);
         fprintf(stderr, "terminal: cannot store own record: %s\n", sqlite3_errstr(rc));
         t->script_failures++;
         return -1;
     }
+    t->cursor_stored = t->printed_through;
     t->seq++;
     t->own_records++;
     print_envelope(record->kind, TCM_STATUS_OK, &record->header, envelope, len);
-    fflush(stdout);
+    output_printed(t, last);
     return 0;
 }
 
@@ -1056,11 +1499,19 @@ typedef struct line {
     int reply_fd;
     tcm_frame_decoder *dec;
     tcm_receiver *rx;
-    uint32_t device; /* 0 until its hello */
+    uint32_t device; /* 0 until its hello (authenticated, or plain on a trusted link) */
     uint32_t epoch;
     uint32_t rotation_to; /* the key id a pending rotation moves to (read at each hello) */
     int rotation_sent;    /* ... and it went out since the last hello */
     struct timespec last_sync;
+    /* TCP lines: replies the socket has not taken yet (non-blocking writes), at most
+     * out_cap bytes; out == NULL: blocking writes (the stdin line's --reply). */
+    uint8_t *out;
+    size_t out_len, out_cap;
+    struct timespec opened;     /* accepted */
+    struct timespec last_input; /* bytes last read */
+    int closing;                /* an enum close_reason */
+    int fresh_hello;            /* introduced since the serving loop last looked */
 } line;
 
 static int line_open(terminal *t, line *l, int in_fd, int reply_fd) {
@@ -1097,6 +1548,8 @@ static int line_open(terminal *t, line *l, int in_fd, int reply_fd) {
         return -1;
     }
     clock_gettime(CLOCK_MONOTONIC, &l->last_sync);
+    l->opened = l->last_sync;
+    l->last_input = l->last_sync;
     t->connections++;
     return 0;
 }
@@ -1104,15 +1557,39 @@ static int line_open(terminal *t, line *l, int in_fd, int reply_fd) {
 static void line_close(line *l) {
     tcm_frame_decoder_free(l->dec);
     tcm_receiver_free(l->rx);
+    free(l->out);
     l->dec = NULL;
     l->rx = NULL;
+    l->out = NULL;
+}
+
+/* Hands the socket what it takes of the line's pending replies, without blocking. */
+static void line_flush(line *l) {
+    size_t done = 0;
+    while (done < l->out_len) {
+        ssize_t n = write(l->reply_fd, l->out + done, l->out_len - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        }
+        if (n <= 0) {
+            l->closing = CLOSE_HUNG_UP;
+            done = l->out_len;
+            break;
+        }
+        done += (size_t)n;
+    }
+    memmove(l->out, l->out + done, l->out_len - done);
+    l->out_len -= done;
 }
 
 static void send_payload(line *l, const uint8_t *payload, size_t len) {
     uint8_t frame[2 * TCM_MAX_SEALED_CONTROL_LEN + 8];
     size_t frame_len = 0;
     tcm_status s;
-    if (l->reply_fd < 0) {
+    if (l->reply_fd < 0 || l->closing != CLOSE_NONE) {
         return;
     }
     s = tcm_frame_encode(payload, len, frame, sizeof frame, &frame_len);
@@ -1120,10 +1597,26 @@ static void send_payload(line *l, const uint8_t *payload, size_t len) {
         report("frame reply", s);
         return;
     }
-    if (write_all(l->reply_fd, frame, frame_len) != 0) {
-        fprintf(stderr, "terminal: cannot send to kiosk %u: %s\n", (unsigned)l->device,
-                strerror(errno));
+    if (l->out == NULL) {
+        if (write_all(l->reply_fd, frame, frame_len) != 0) {
+            fprintf(stderr, "terminal: cannot send to kiosk %u: %s\n", (unsigned)l->device,
+                    strerror(errno));
+        }
+        return;
     }
+    /* A peer that leaves its replies unread fills the socket, then this buffer: it is
+     * dropped rather than allowed to stall the terminal or grow its memory. */
+    line_flush(l);
+    if (l->closing != CLOSE_NONE) {
+        return;
+    }
+    if (frame_len > l->out_cap - l->out_len) {
+        l->closing = CLOSE_SLOW_READER;
+        return;
+    }
+    memcpy(l->out + l->out_len, frame, frame_len);
+    l->out_len += frame_len;
+    line_flush(l);
 }
 
 /* Sends the kiosk the terminal's time (the kiosk resets its clock from it). */
@@ -1217,6 +1710,9 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
 
     s = tcm_receiver_handle(l->rx, clock_now(&t->clock), payload, len, reply, sizeof reply,
                             &reply_len, &ev);
+    if (t->db.checkpoint_pending && !t->db.checkpoint_warned) {
+        db_checkpoint_after_key_deletion(&t->db, 0); /* a key retired by the receiver */
+    }
     if (s != TCM_STATUS_OK) {
         report("receiver", s);
         return;
@@ -1225,6 +1721,7 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
     case TCM_RECEIVER_EVENT_KIND_INTRODUCED:
         l->device = ev.device;
         l->epoch = ev.epoch;
+        l->fresh_hello = 1;
         stats_of(t, ev.device)->hellos++;
         fprintf(stderr, "terminal: kiosk %u (epoch %u) says hello, resumes after %u\n",
                 (unsigned)ev.device, (unsigned)ev.epoch, (unsigned)ev.watermark);
@@ -1261,20 +1758,29 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
         stats_of(t, l->device)->malformed++;
         break;
     case TCM_RECEIVER_EVENT_KIND_REJECTED: {
-        /* Counted for the device its seal claims (unauthenticated) or the line's. */
-        stream_stats *st = stats_of(t, ev.device != 0 ? ev.device : l->device);
+        /* Counted for the line's kiosk once one has authenticated on it, else unattributed:
+         * never for the device the frame claims (its seal header is not authenticated, so
+         * forged ids would crowd the real kiosks out of --stats). */
+        stream_stats *st = l->device != 0 ? stats_of(t, l->device) : &t->unattributed;
         unsigned reason = (unsigned)ev.rejection - (unsigned)TCM_STATUS_SEAL_BAD_TAG;
-        char msg[96];
-        size_t n = 0;
+        if (reason > REJECTION_REASONS) {
+            reason = REJECTION_REASONS; /* "other" */
+        }
         st->rejected++;
         if (reason < REJECTION_REASONS) {
             st->rejected_by_reason[reason]++;
         }
-        if (tcm_status_message(ev.rejection, msg, sizeof msg, &n) != TCM_STATUS_OK) {
-            snprintf(msg, sizeof msg, "status %u", (unsigned)ev.rejection);
+        if (noise_allowed(t)) {
+            char msg[96];
+            size_t n = 0;
+            if (tcm_status_message(ev.rejection, msg, sizeof msg, &n) != TCM_STATUS_OK) {
+                snprintf(msg, sizeof msg, "status %u", (unsigned)ev.rejection);
+            }
+            fprintf(stderr, "terminal: frame refused (claims kiosk %u): %s\n",
+                    (unsigned)ev.device, msg);
+        } else {
+            t->noise.refused[reason]++;
         }
-        fprintf(stderr, "terminal: frame refused (claims kiosk %u): %s\n", (unsigned)ev.device,
-                msg);
         break;
     }
     case TCM_RECEIVER_EVENT_KIND_DOWNLINK_EXHAUSTED:
@@ -1296,8 +1802,9 @@ static void on_payload(terminal *t, line *l, const uint8_t *payload, size_t len)
 /* Feeds bytes read from a line to its decoder; payloads go to the receiver. */
 static void on_bytes(terminal *t, line *l, const uint8_t *p, size_t left) {
     static uint8_t payload[TCM_FRAME_DECODER_CAPACITY];
-    /* One chunk may hold several frames, or a part of one: loop until it is used up. */
-    while (left > 0) {
+    /* One chunk may hold several frames, or a part of one: loop until it is used up (or
+     * the line is to be closed: nothing more of it is handled). */
+    while (left > 0 && l->closing == CLOSE_NONE) {
         size_t used = 0;
         size_t len = 0;
         tcm_status s =
@@ -1314,9 +1821,13 @@ static void on_bytes(terminal *t, line *l, const uint8_t *p, size_t left) {
             /* A corrupted frame was skipped; the kiosk resends what is not acked. */
             t->bad_frames++;
             stats_of(t, l->device)->bad_frames++;
-            char what[64];
-            snprintf(what, sizeof what, "kiosk %u: frame rejected", (unsigned)l->device);
-            report(what, s);
+            if (noise_allowed(t)) {
+                char what[64];
+                snprintf(what, sizeof what, "kiosk %u: frame rejected", (unsigned)l->device);
+                report(what, s);
+            } else {
+                t->noise.bad_frames++;
+            }
         }
     }
 }
@@ -1336,6 +1847,8 @@ static void serve_stdin(terminal *t, line *l) {
     }
 }
 
+#define LISTEN_BACKLOG 128 /* connections the kernel queues until accepted */
+
 /* Listens on 127.0.0.1:port; returns the socket or -1. */
 static int listen_on(int port) {
     struct sockaddr_in addr;
@@ -1349,7 +1862,7 @@ static int listen_on(int port) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 8) != 0) {
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
         close(fd);
         return -1;
     }
@@ -1363,19 +1876,108 @@ static void on_signal(int sig) {
     stop = 1;
 }
 
-#define MAX_LINES 16
+/*
+ * The TCP server's limits (command-line overrides in parentheses). A connection is a
+ * kiosk once the receiver took its hello (sealed: authenticated with the kiosk's key;
+ * with --trusted-link a plain hello counts too); until then it is unauthenticated.
+ */
+#define DEFAULT_MAX_CONNECTIONS 64      /* lines at once (--max-connections) */
+#define MAX_MAX_CONNECTIONS 4096
+#define DEFAULT_HANDSHAKE_TIMEOUT_S 5.0 /* to say an accepted hello (--handshake-timeout) */
+#define DEFAULT_IDLE_TIMEOUT_S 0.0      /* kiosk silent this long is closed; 0: never
+                                         * (--idle-timeout) */
+#define DEFAULT_WRITE_BUFFER 65536      /* replies not taken by the socket (--write-buffer) */
+#define MIN_WRITE_BUFFER 4096
+#define ACCEPTS_PER_ROUND 16            /* new connections taken per poll round */
+#define CHECKPOINT_RETRY_S 1.0
+
+typedef struct serve_options {
+    double time_sync_s;
+    size_t max_connections;
+    double handshake_timeout_s;
+    double idle_timeout_s;
+    size_t write_buffer;
+} serve_options;
+
+/* Closes a TCP line and says why (lines of no kiosk within the log budget). */
+static void line_end(terminal *t, line *l, int why) {
+    t->closed[why]++;
+    if (why == CLOSE_STOP) {
+        /* quietly */
+    } else if (l->device != 0) {
+        switch (why) {
+        case CLOSE_SLOW_READER:
+            fprintf(stderr,
+                    "terminal: kiosk %u dropped: not reading its replies (%u bytes unsent, "
+                    "--write-buffer %u)\n",
+                    (unsigned)l->device, (unsigned)l->out_len, (unsigned)l->out_cap);
+            break;
+        case CLOSE_IDLE_TIMEOUT:
+            fprintf(stderr, "terminal: kiosk %u closed: silent for the idle timeout\n",
+                    (unsigned)l->device);
+            break;
+        case CLOSE_SUPERSEDED:
+            fprintf(stderr, "terminal: kiosk %u: older connection closed (it said hello on a "
+                            "newer one)\n",
+                    (unsigned)l->device);
+            break;
+        default:
+            fprintf(stderr, "terminal: kiosk %u hung up\n", (unsigned)l->device);
+            break;
+        }
+    } else if (noise_allowed(t)) {
+        static const char *const WHY[CLOSE_REASONS] = {
+            "", "hung up before a hello", "no accepted hello within the handshake timeout",
+            "silent for the idle timeout",
+            "evicted: the connection cap was reached and it was the oldest without a hello",
+            "refused: the connection cap was reached and every connection is a kiosk's",
+            "not reading its replies", "superseded", ""};
+        fprintf(stderr, "terminal: connection closed: %s\n", WHY[why]);
+    } else {
+        t->noise.closed[why]++;
+    }
+    if (l->in_fd >= 0) {
+        close(l->in_fd);
+    }
+    line_close(l);
+}
+
+/* Makes an accepted socket non-blocking with a send buffer of about `bytes` (so a peer
+ * that does not read is noticed at a known size, not after megabytes of autotuning). */
+static int tune_socket(int fd, size_t bytes) {
+    int flags = fcntl(fd, F_GETFL);
+    int size = (int)bytes;
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    return 0;
+}
 
 /* Serves kiosks on TCP until SIGINT / SIGTERM: one poll() over the listening socket and
- * every connection; between events, the script's due entries and the time syncs. */
-static int serve_tcp(terminal *t, int port, script *sc, double time_sync_s) {
-    line lines[MAX_LINES];
-    struct pollfd fds[MAX_LINES + 1];
+ * every connection; between events, timeouts, the script's due entries, the time syncs. */
+static int serve_tcp(terminal *t, int port, script *sc, const serve_options *o) {
+    line *lines = calloc(o->max_connections, sizeof *lines);
+    struct pollfd *fds = calloc(o->max_connections + 1, sizeof *fds);
     size_t n = 0;
-    size_t i;
+    size_t i, j;
     struct sigaction sa;
-    int lfd = listen_on(port);
-    if (lfd < 0) {
+    struct timespec last_checkpoint;
+    int lfd = -1;
+    if (lines == NULL || fds == NULL) {
+        fprintf(stderr, "terminal: out of memory\n");
+        free(lines);
+        free(fds);
+        return -1;
+    }
+    lfd = listen_on(port);
+    if (lfd < 0 || fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) != 0) {
         fprintf(stderr, "terminal: cannot listen on port %d: %s\n", port, strerror(errno));
+        if (lfd >= 0) {
+            close(lfd);
+        }
+        free(lines);
+        free(fds);
         return -1;
     }
     memset(&sa, 0, sizeof sa);
@@ -1383,63 +1985,143 @@ static int serve_tcp(terminal *t, int port, script *sc, double time_sync_s) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a kiosk hanging up must not kill the terminal */
-    fprintf(stderr, "terminal: listening on 127.0.0.1:%d\n", port);
+    clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
+    fprintf(stderr,
+            "terminal: listening on 127.0.0.1:%d (at most %u connections, handshake timeout "
+            "%.1f s, write buffer %u bytes)\n",
+            port, (unsigned)o->max_connections, o->handshake_timeout_s,
+            (unsigned)o->write_buffer);
 
     while (!stop) {
         int ready;
+        /* The listening socket is always polled: at the cap a new connection still gets
+         * an answer (room made by eviction, or closed), and the backlog never fills. */
         fds[0].fd = lfd;
-        fds[0].events = n < MAX_LINES ? POLLIN : 0;
+        fds[0].events = POLLIN;
+        fds[0].revents = 0;
         for (i = 0; i < n; i++) {
             fds[i + 1].fd = lines[i].in_fd;
-            fds[i + 1].events = POLLIN;
+            fds[i + 1].events = (short)(POLLIN | (lines[i].out_len > 0 ? POLLOUT : 0));
+            fds[i + 1].revents = 0;
         }
         ready = poll(fds, n + 1, 100);
         if (ready < 0 && errno != EINTR) {
             fprintf(stderr, "terminal: poll: %s\n", strerror(errno));
             break;
         }
-        /* Lines first (fds[i + 1] belongs to lines[i]), closing the ones that hung up. */
-        for (i = n; ready > 0 && i-- > 0;) {
-            uint8_t chunk[512];
-            ssize_t got;
-            if (!(fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) {
-                continue;
+        /* Lines first (fds[i + 1] belongs to lines[i]). */
+        for (i = 0; ready > 0 && i < n; i++) {
+            line *l = &lines[i];
+            short re = fds[i + 1].revents;
+            if ((re & POLLOUT) && l->closing == CLOSE_NONE) {
+                line_flush(l);
             }
-            got = read(lines[i].in_fd, chunk, sizeof chunk);
-            if (got < 0 && errno == EINTR) {
-                continue;
+            if ((re & (POLLIN | POLLHUP | POLLERR)) && l->closing == CLOSE_NONE) {
+                uint8_t chunk[512];
+                ssize_t got = read(l->in_fd, chunk, sizeof chunk);
+                if (got > 0) {
+                    clock_gettime(CLOCK_MONOTONIC, &l->last_input);
+                    on_bytes(t, l, chunk, (size_t)got);
+                } else if (got == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                    l->closing = CLOSE_HUNG_UP;
+                }
             }
-            if (got > 0) {
-                on_bytes(t, &lines[i], chunk, (size_t)got);
-                continue;
-            }
-            fprintf(stderr, "terminal: kiosk %u hung up\n", (unsigned)lines[i].device);
-            close(lines[i].in_fd);
-            line_close(&lines[i]);
-            lines[i] = lines[--n];
         }
-        if (ready > 0 && (fds[0].revents & POLLIN)) {
-            int cfd = accept(lfd, NULL, NULL);
-            if (cfd >= 0 && line_open(t, &lines[n], cfd, cfd) == 0) {
-                n++;
-            } else if (cfd >= 0) {
-                close(cfd);
+        /* A kiosk that said hello on a new connection: its older ones are stale. */
+        for (i = 0; i < n; i++) {
+            if (!lines[i].fresh_hello) {
+                continue;
             }
+            lines[i].fresh_hello = 0;
+            for (j = 0; j < n; j++) {
+                if (j != i && lines[j].device == lines[i].device &&
+                    lines[j].closing == CLOSE_NONE &&
+                    real_seconds_since(&lines[j].opened) > real_seconds_since(&lines[i].opened)) {
+                    lines[j].closing = CLOSE_SUPERSEDED;
+                }
+            }
+        }
+        /* Timeouts. */
+        for (i = 0; i < n; i++) {
+            line *l = &lines[i];
+            if (l->closing != CLOSE_NONE) {
+                continue;
+            }
+            if (l->device == 0 && real_seconds_since(&l->opened) >= o->handshake_timeout_s) {
+                l->closing = CLOSE_HANDSHAKE_TIMEOUT;
+            } else if (l->device != 0 && o->idle_timeout_s > 0 &&
+                       real_seconds_since(&l->last_input) >= o->idle_timeout_s) {
+                l->closing = CLOSE_IDLE_TIMEOUT;
+            }
+        }
+        for (i = n; i-- > 0;) {
+            if (lines[i].closing != CLOSE_NONE) {
+                line_end(t, &lines[i], lines[i].closing);
+                lines[i] = lines[--n];
+            }
+        }
+        /* New connections. At the cap, the oldest connection that has not said hello
+         * makes room; if every one is a kiosk's, the new one is closed. */
+        for (j = 0; j < ACCEPTS_PER_ROUND && (fds[0].revents & POLLIN); j++) {
+            int cfd = accept(lfd, NULL, NULL);
+            if (cfd < 0) {
+                break; /* EAGAIN: no more waiting */
+            }
+            if (n == o->max_connections) {
+                size_t victim = n;
+                for (i = 0; i < n; i++) {
+                    if (lines[i].device == 0 &&
+                        (victim == n || real_seconds_since(&lines[i].opened) >
+                                            real_seconds_since(&lines[victim].opened))) {
+                        victim = i;
+                    }
+                }
+                if (victim == n) {
+                    line refused;
+                    memset(&refused, 0, sizeof refused);
+                    refused.in_fd = cfd;
+                    line_end(t, &refused, CLOSE_REFUSED_FULL);
+                    continue;
+                }
+                line_end(t, &lines[victim], CLOSE_EVICTED);
+                lines[victim] = lines[--n];
+            }
+            if (tune_socket(cfd, o->write_buffer) != 0 ||
+                line_open(t, &lines[n], cfd, cfd) != 0) {
+                close(cfd);
+                continue;
+            }
+            lines[n].out = malloc(o->write_buffer);
+            lines[n].out_cap = o->write_buffer;
+            if (lines[n].out == NULL) {
+                line_end(t, &lines[n], CLOSE_STOP);
+                continue;
+            }
+            n++;
         }
         if (sc != NULL) {
             t->script_failures += (unsigned)script_run(sc, clock_now(&t->clock), store_own, t);
         }
-        for (i = 0; time_sync_s > 0 && i < n; i++) {
-            if (lines[i].device != 0 && real_seconds_since(&lines[i].last_sync) >= time_sync_s) {
+        for (i = 0; o->time_sync_s > 0 && i < n; i++) {
+            if (lines[i].device != 0 && real_seconds_since(&lines[i].last_sync) >= o->time_sync_s) {
                 send_time(t, &lines[i]);
             }
         }
+        if (real_seconds_since(&t->noise.window) >= LOG_WINDOW_S) {
+            noise_summary(t);
+        }
+        if (t->db.checkpoint_pending && real_seconds_since(&last_checkpoint) >= CHECKPOINT_RETRY_S) {
+            db_checkpoint_after_key_deletion(&t->db, 0);
+            clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
+        }
     }
     for (i = 0; i < n; i++) {
-        close(lines[i].in_fd);
-        line_close(&lines[i]);
+        line_end(t, &lines[i], CLOSE_STOP);
     }
+    noise_summary(t);
     close(lfd);
+    free(lines);
+    free(fds);
     return 0;
 }
 
@@ -1649,6 +2331,7 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     }
     if (!ok) {
         exec3(db, "DELETE FROM device_keys WHERE device = ?1 AND key_id = ?2", kiosk, key_id, 0);
+        db_checkpoint_after_key_deletion(db, 1);
         return -1;
     }
     {
@@ -1662,6 +2345,7 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
             fprintf(stderr, "terminal: provisioning: %s\n", sqlite3_errmsg(db->db));
             return -1;
         }
+        db_checkpoint_after_key_deletion(db, 1);
     }
     fprintf(stderr, "terminal: kiosk %u provisioned: epoch %u, key id %u\n", (unsigned)kiosk,
             (unsigned)epoch, (unsigned)key_id);
@@ -1727,6 +2411,9 @@ static void usage(void) {
             "usage: terminal --db FILE [--listen PORT] [--trusted-link] [--reply PATH]\n"
             "                [--device ID --script FILE] [--clock START [--clock-rate R]]\n"
             "                [--time-sync SECONDS] [--stats FILE]\n"
+            "                [--max-connections N] [--handshake-timeout S] [--idle-timeout S]\n"
+            "                [--write-buffer BYTES]\n"
+            "       terminal --db FILE --export [--after RECORD_NO]\n"
             "       terminal --db FILE --provision KIOSK_ID --listen PORT [--timeout S]\n"
             "       terminal --db FILE --revoke KIOSK_ID\n"
             "       terminal --db FILE --rotate KIOSK_ID\n");
@@ -1741,7 +2428,9 @@ int main(int argc, char **argv) {
     int trusted = 0;
     uint32_t provision_id = 0, revoke_id = 0, rotate_id = 0;
     double timeout_s = 60;
-    double time_sync_s = 0;
+    serve_options so;
+    int export_ = 0;
+    long long export_after = 0;
     int i;
     int rc = 0;
     int bad = 0;
@@ -1751,6 +2440,14 @@ int main(int argc, char **argv) {
     if (t == NULL) {
         return 1;
     }
+    /* Everything this terminal creates (the database holds keys, its -wal and -shm) is
+     * for its owner only. */
+    umask(077);
+    so.time_sync_s = 0;
+    so.max_connections = DEFAULT_MAX_CONNECTIONS;
+    so.handshake_timeout_s = DEFAULT_HANDSHAKE_TIMEOUT_S;
+    so.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+    so.write_buffer = DEFAULT_WRITE_BUFFER;
     t->clock.rate = 1.0;
     clock_gettime(CLOCK_MONOTONIC, &t->clock.t0);
     for (i = 1; i < argc && !bad; i++) {
@@ -1758,6 +2455,10 @@ int main(int argc, char **argv) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--trusted-link") == 0) {
             trusted = 1;
+            continue;
+        }
+        if (strcmp(a, "--export") == 0) {
+            export_ = 1;
             continue;
         }
         if (v == NULL) {
@@ -1784,8 +2485,26 @@ int main(int argc, char **argv) {
             t->clock.rate = atof(v);
             bad = !(t->clock.rate > 0);
         } else if (strcmp(a, "--time-sync") == 0) {
-            time_sync_s = atof(v);
-            bad = !(time_sync_s > 0);
+            so.time_sync_s = atof(v);
+            bad = !(so.time_sync_s > 0);
+        } else if (strcmp(a, "--max-connections") == 0) {
+            long m = strtol(v, NULL, 10);
+            bad = m < 1 || m > MAX_MAX_CONNECTIONS;
+            so.max_connections = (size_t)m;
+        } else if (strcmp(a, "--handshake-timeout") == 0) {
+            so.handshake_timeout_s = atof(v);
+            bad = !(so.handshake_timeout_s > 0);
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            so.idle_timeout_s = atof(v);
+            bad = !(so.idle_timeout_s >= 0);
+        } else if (strcmp(a, "--write-buffer") == 0) {
+            long m = strtol(v, NULL, 10);
+            bad = m < MIN_WRITE_BUFFER || m > (1L << 24);
+            so.write_buffer = (size_t)m;
+        } else if (strcmp(a, "--after") == 0) {
+            char *end = NULL;
+            export_after = strtoll(v, &end, 10);
+            bad = *end != '\0' || export_after < 0;
         } else if (strcmp(a, "--stats") == 0) {
             stats_path = v;
         } else if (strcmp(a, "--provision") == 0) {
@@ -1810,7 +2529,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     if ((provision_id != 0 && port == 0) ||
-        (provision_id != 0) + (revoke_id != 0) + (rotate_id != 0) > 1) {
+        (provision_id != 0) + (revoke_id != 0) + (rotate_id != 0) + export_ > 1) {
         usage();
         free(t);
         return 2;
@@ -1819,9 +2538,14 @@ int main(int argc, char **argv) {
     if (trusted) {
         fprintf(stderr, "terminal: --trusted-link: unsealed frames are accepted too\n");
     }
-    if (provision_id != 0 || revoke_id != 0 || rotate_id != 0) {
-        if (db_open(&t->db, db_path) != 0) {
-            rc = 1;
+    if (provision_id != 0 || revoke_id != 0 || rotate_id != 0 || export_) {
+        int opened = db_open(&t->db, db_path);
+        if (opened != 0) {
+            rc = opened == DB_REFUSED ? EXIT_SCHEMA_REFUSED : 1;
+        } else if (export_) {
+            /* The JSON-lines output again, from the database (after record_no --after). */
+            int64_t last = 0;
+            rc = print_stored(&t->db, (int64_t)export_after, &last) < 0 || output_flush() != 0;
         } else if (provision_id != 0) {
             rc = provision(t, provision_id, port, timeout_s) == 0 ? 0 : 1;
         } else if (rotate_id != 0) {
@@ -1843,11 +2567,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "terminal: script %s: %u entries\n", script_path,
                 (unsigned)script_count(sc));
     }
-    if (db_open(&t->db, db_path) != 0 || (t->device != 0 && own_identity(t) != 0)) {
-        db_close(&t->db);
-        script_free(sc);
-        free(t);
-        return 1;
+    {
+        int opened = db_open(&t->db, db_path);
+        if (opened != 0 || (t->device != 0 && own_identity(t) != 0) || output_catch_up(t) != 0) {
+            db_close(&t->db);
+            script_free(sc);
+            free(t);
+            return opened == DB_REFUSED ? EXIT_SCHEMA_REFUSED : 1;
+        }
     }
     if (t->device != 0) {
         fprintf(stderr, "terminal: device %u, epoch %u, last seq %u\n", (unsigned)t->device,
@@ -1870,6 +2597,7 @@ int main(int argc, char **argv) {
                 t->script_failures += (unsigned)script_run(sc, clock_now(&t->clock), store_own, t);
             }
             serve_stdin(t, &l);
+            noise_summary(t);
             line_close(&l);
         } else {
             rc = 1;
@@ -1877,7 +2605,7 @@ int main(int argc, char **argv) {
         if (reply_fd >= 0) {
             close(reply_fd);
         }
-    } else if (serve_tcp(t, port, sc, time_sync_s) != 0) {
+    } else if (serve_tcp(t, port, sc, &so) != 0) {
         rc = 1;
     }
 
@@ -1893,6 +2621,7 @@ int main(int argc, char **argv) {
     if (stats_path != NULL && write_stats(t, stats_path) != 0) {
         rc = 1;
     }
+    output_cursor_save(t);
     script_free(sc);
     db_close(&t->db);
     free(t);

@@ -38,6 +38,8 @@ check "watermark at the last position" test "$(count_rows "$work/t.db" 'select w
 check "ids are 1..N in order" test "$(count_rows "$work/t.db" "select count(*) from records where seq = position and status = 'valid'")" = "$records"
 check "one JSON line per record" test "$(grep -c '"kind":"vitals"' "$work/out.jsonl")" = "$records"
 check "gaps were seen and repaired" grep -q "gap, asked for" "$work/terminal.err"
+check "--export reproduces the JSON lines from the database" \
+  cmp -s "$work/out.jsonl" <("$build/terminal" --db "$work/t.db" --export 2>/dev/null)
 
 # Replay the captured line into a fresh terminal on stdin (no replies needed).
 "$build/terminal" --db "$work/replay.db" --trusted-link < "$work/line.bin" > "$work/replay.jsonl" 2>/dev/null
