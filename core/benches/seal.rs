@@ -10,8 +10,8 @@ use common::{vitals, T0};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tcmcare_core::ids::*;
 use tcmcare_core::seal::{
-    open_in_place, seal_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, Provision,
-    RamSealStore, SealHeader, Sealer, MAX_PROVISION_LEN, MAX_SEAL_OVERHEAD,
+    open_in_place, seal_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, RamSealStore,
+    SealHeader, SealState, SealStore, Sealer, MAX_SEAL_OVERHEAD,
 };
 use tcmcare_core::sync::{
     Batch, Hello, LinkSecurity, MemoryStore, Message, SealedReceiver, SealedReceiverEvent,
@@ -92,15 +92,19 @@ fn bench_open(c: &mut Criterion) {
         })
     });
     // The kiosk sealing a batch (counter lease of 64 in RAM).
-    let p = Provision {
-        device: DeviceId(7),
-        epoch: Epoch(1),
-        key_id: KeyId(1),
-        key: DeviceKey::from_bytes(KEY),
-    };
-    let mut pb = [0u8; MAX_PROVISION_LEN];
-    let pn = p.encode(&mut pb).unwrap();
-    let mut sealer = Sealer::provision(RamSealStore::new(), &pb[..pn], true, 64).unwrap();
+    // A kiosk whose seal store holds KEY as its link key (as after provisioning).
+    let mut store = RamSealStore::new();
+    store
+        .store(&SealState {
+            device: DeviceId(7),
+            epoch: Epoch(1),
+            key_id: KeyId(1),
+            key: DeviceKey::from_bytes(KEY),
+            uplink_reserved: 0,
+            downlink_seen: 0,
+        })
+        .unwrap();
+    let mut sealer = Sealer::resume(store, 64).unwrap();
     let plain = batch(&record, 1000);
     g.bench_function("seal_batch_of_one_vitals", |b| {
         let mut buf = vec![0u8; plain.len() + MAX_SEAL_OVERHEAD];

@@ -67,7 +67,18 @@
 //!   travels unsealed (the kiosk has no key yet) over the cable, and the kiosk accepts it
 //!   only in **provisioning mode**, which the firmware enters by a physical action (a
 //!   button held at power-up, read from a GPIO); core takes it as the
-//!   `provisioning_mode` argument of [`Sealer::provision`].
+//!   `provisioning_mode` argument of [`Sealer::provision`]. The kiosk mixes 16 random
+//!   bytes of its own into the key ([`link_key`]): every provisioning makes a key never
+//!   used before, even when the same payload arrives twice (a wiped kiosk, a replay), so
+//!   counting from 1 again never repeats a `(key, nonce)` pair. It answers with a
+//!   [`ProvisionConfirmation`] (its salt and a tag under the new key: proof of
+//!   possession); the terminal keeps the link key only after
+//!   [`open_provision_confirmation`] accepts it, and both show the key's
+//!   [`KeyFingerprint`] for staff to compare. A payload that does not move the kiosk
+//!   forward (an older epoch, or a key id not greater than the current one at the
+//!   current epoch) is refused ([`ProvisionError::Stale`]). The payload carries the key
+//!   in clear: provision over the kiosk's own cable (UART, USB) or a link no one else can
+//!   reach, never over a shared network.
 //! - [`Rekey`]: key rotation. The terminal adds the new key to its key store, then sends a
 //!   `Rekey` sealed under the current key naming a newer key id. The kiosk persists it and
 //!   seals from then on under the new key; the terminal retires the old key when the first
@@ -120,6 +131,17 @@ pub const MAX_SEAL_OVERHEAD: usize = MAX_SEAL_HEADER_LEN + TAG_LEN;
 
 /// Longest encoded [`Provision`]: marker, three 32-bit varints, the key.
 pub const MAX_PROVISION_LEN: usize = 1 + 3 * 5 + KEY_LEN;
+
+/// First byte of a kiosk's [`ProvisionConfirmation`] (authenticated under the new link
+/// key).
+pub const PROVISION_CONFIRM_MARKER: u8 = 0xA5;
+
+/// Bytes of randomness a kiosk contributes to its link key at provisioning
+/// ([`link_key`]).
+pub const PROVISION_SALT_LEN: usize = 16;
+
+/// Longest [`ProvisionConfirmation`]: marker, salt, three 32-bit varints and the tag.
+pub const MAX_PROVISION_CONFIRM_LEN: usize = 1 + PROVISION_SALT_LEN + 3 * 5 + TAG_LEN;
 
 /// Longest encoded [`Rekey`] plaintext: marker, key id varint, the key.
 pub const MAX_REKEY_LEN: usize = 1 + 5 + KEY_LEN;
@@ -570,6 +592,14 @@ pub enum ProvisionError<E> {
     Malformed,
     /// The lease block is 0.
     InvalidLeaseBlock,
+    /// The payload does not move the kiosk forward: it names the kiosk's current device
+    /// with an older epoch, or its current epoch with a key id not greater than the
+    /// current one. (A replayed or out-of-date payload; the terminal gives a new epoch or
+    /// a greater key id with every provisioning.)
+    Stale,
+    /// The kiosk's salt is not random (all its bytes are equal): the entropy source
+    /// failed.
+    WeakSalt,
     /// The seal store failed; the kiosk keeps its previous credentials.
     Store(E),
 }
@@ -577,6 +607,12 @@ pub enum ProvisionError<E> {
 impl<E: fmt::Debug> fmt::Display for ProvisionError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ProvisionError::Stale => f.write_str(
+                "provisioning refused: older epoch, or a key id not greater than the current one",
+            ),
+            ProvisionError::WeakSalt => {
+                f.write_str("provisioning refused: the salt is not random (entropy source failed)")
+            }
             ProvisionError::NotInProvisioningMode => {
                 f.write_str("provisioning refused: the kiosk is not in provisioning mode")
             }
@@ -681,6 +717,196 @@ impl Rekey {
         r.finish("rekey").map_err(bad)?;
         Ok(Rekey { key_id, key })
     }
+}
+
+/// The key a kiosk and its terminal seal with after provisioning: HChaCha20 of the
+/// provisioned key and the kiosk's random `salt` (the subkey derivation of XChaCha20).
+/// Because the kiosk draws a new salt at every provisioning, no two provisionings share a
+/// link key, even when the same payload reaches the kiosk twice (a wiped kiosk given an
+/// old payload, a replay): counters restart at 1 under a key never used before, so no
+/// `(key, nonce)` pair repeats.
+pub fn link_key(provisioned: &DeviceKey, salt: &[u8; PROVISION_SALT_LEN]) -> DeviceKey {
+    let k = chacha20::Key::from(*provisioned.as_bytes());
+    let mut out: [u8; KEY_LEN] = chacha20::hchacha::<chacha20::R20>(&k, &(*salt).into()).into();
+    let key = DeviceKey::from_bytes(out);
+    out.zeroize();
+    key
+}
+
+/// The HChaCha20 input that makes a [`KeyFingerprint`] (a domain of its own: no sealing
+/// nonce or salt is derived with it).
+const FINGERPRINT_INPUT: [u8; 16] = *b"tcmcare key fp 1";
+
+/// A short, non-secret fingerprint of a link key that the terminal prints and the kiosk
+/// logs after provisioning, so staff can compare the two: `1A2B-3C4D`. The first 4 bytes
+/// of HChaCha20(key, "tcmcare key fp 1"); it reveals nothing usable about the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyFingerprint(pub [u8; 4]);
+
+impl KeyFingerprint {
+    /// The fingerprint of `key`.
+    pub fn of(key: &DeviceKey) -> Self {
+        let k = chacha20::Key::from(*key.as_bytes());
+        let mut out: [u8; KEY_LEN] =
+            chacha20::hchacha::<chacha20::R20>(&k, &FINGERPRINT_INPUT.into()).into();
+        let fp = KeyFingerprint([out[0], out[1], out[2], out[3]]);
+        out.zeroize();
+        fp
+    }
+}
+
+impl fmt::Display for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d] = self.0;
+        write!(f, "{a:02X}{b:02X}-{c:02X}{d:02X}")
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for KeyFingerprint {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        let [a, b, c, d] = self.0;
+        defmt::write!(f, "{=u8:02X}{=u8:02X}-{=u8:02X}{=u8:02X}", a, b, c, d)
+    }
+}
+
+/// The nonce byte of a [`ProvisionConfirmation`]'s tag: a domain no frame uses (frames
+/// use 0 and 1, [`Direction`]). Each link key makes one confirmation, so its nonce
+/// `(2, 0, 0, 0, 0...)` is used once per key.
+const CONFIRM_NONCE_DOMAIN: u8 = 2;
+
+/// Kiosk -> terminal, after a [`Provision`] was accepted: the kiosk's salt and proof that
+/// it holds the new link key:
+/// `PROVISION_CONFIRM_MARKER | salt (16 bytes) | device varint | epoch varint |
+/// key_id varint | tag (16 bytes)`, where the tag is ChaCha20-Poly1305 under
+/// [`link_key`] over everything before it (as additional data, empty plaintext) with a
+/// nonce of its own domain, so the kiosk's frame counters are not touched. The terminal
+/// checks it with [`open_provision_confirmation`] and keeps the link key only then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionConfirmation {
+    bytes: [u8; MAX_PROVISION_CONFIRM_LEN],
+    len: usize,
+    fingerprint: KeyFingerprint,
+}
+
+impl ProvisionConfirmation {
+    /// Makes the confirmation of the provisioning `(device, epoch, key_id)` whose link key
+    /// `link` was derived with `salt`.
+    fn new(
+        link: &DeviceKey,
+        salt: &[u8; PROVISION_SALT_LEN],
+        device: DeviceId,
+        epoch: Epoch,
+        key_id: KeyId,
+    ) -> Self {
+        let mut bytes = [0u8; MAX_PROVISION_CONFIRM_LEN];
+        let mut w = Writer::new(&mut bytes);
+        w.u8(PROVISION_CONFIRM_MARKER);
+        w.raw(salt);
+        w.varint(device.0 as u64);
+        w.varint(epoch.0 as u64);
+        w.varint(key_id.0 as u64);
+        // The buffer holds the longest confirmation.
+        let n = w.finish().unwrap_or(0);
+        let tag = confirmation_tag(link, epoch, &bytes[..n]);
+        bytes[n..n + TAG_LEN].copy_from_slice(&tag);
+        ProvisionConfirmation {
+            bytes,
+            len: n + TAG_LEN,
+            fingerprint: KeyFingerprint::of(link),
+        }
+    }
+
+    /// The bytes to send (frame them as any payload).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The fingerprint of the new link key, for the kiosk's log.
+    pub fn fingerprint(&self) -> KeyFingerprint {
+        self.fingerprint
+    }
+}
+
+/// The confirmation tag over `data` (everything before the tag).
+fn confirmation_tag(link: &DeviceKey, epoch: Epoch, data: &[u8]) -> [u8; TAG_LEN] {
+    let mut n = [0u8; NONCE_LEN];
+    n[0] = CONFIRM_NONCE_DOMAIN;
+    n[4..8].copy_from_slice(&epoch.0.to_le_bytes());
+    let mut empty = [0u8; 0];
+    let tag = link
+        .cipher()
+        .encrypt_inout_detached(&Nonce::from(n), data, (&mut empty[..]).into())
+        // An empty plaintext never exceeds the cipher's limit.
+        .map(|t| t.into())
+        .unwrap_or([0u8; TAG_LEN]);
+    tag
+}
+
+/// What the terminal learns from a kiosk's [`ProvisionConfirmation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmedProvision {
+    /// The link key to keep in the key store for the provisioned device and key id.
+    pub link_key: DeviceKey,
+    /// Its fingerprint, to print for staff to compare with the kiosk's log.
+    pub fingerprint: KeyFingerprint,
+}
+
+/// The terminal's check of a kiosk's [`ProvisionConfirmation`] for the provisioning
+/// `sent`: the kiosk must prove it holds the link key derived from `sent.key` and the
+/// salt it chose, for the device, epoch and key id of `sent`. Errors: not a confirmation
+/// ([`OpenError::Malformed`]), another device / epoch / key id
+/// ([`OpenError::UnknownDevice`] / [`OpenError::WrongEpoch`] / [`OpenError::UnknownKey`]),
+/// a failed proof ([`OpenError::BadTag`]).
+pub fn open_provision_confirmation(
+    sent: &Provision,
+    confirmation: &[u8],
+) -> Result<ConfirmedProvision, OpenError> {
+    let body_len = confirmation
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(OpenError::Malformed)?;
+    let (data, tag) = confirmation.split_at(body_len);
+    let mut r = Reader::new(data);
+    let bad = |_| OpenError::Malformed;
+    if r.u8("confirm.marker").map_err(bad)? != PROVISION_CONFIRM_MARKER {
+        return Err(OpenError::Malformed);
+    }
+    let salt: [u8; PROVISION_SALT_LEN] = r
+        .raw(PROVISION_SALT_LEN, "confirm.salt")
+        .map_err(bad)?
+        .try_into()
+        .map_err(|_| OpenError::Malformed)?;
+    let device = DeviceId(r.varint_u32("confirm.device").map_err(bad)?);
+    let epoch = Epoch(r.varint_u32("confirm.epoch").map_err(bad)?);
+    let key_id = KeyId(r.varint_u32("confirm.key_id").map_err(bad)?);
+    r.finish("confirm").map_err(bad)?;
+    if device != sent.device {
+        return Err(OpenError::UnknownDevice);
+    }
+    if epoch != sent.epoch {
+        return Err(OpenError::WrongEpoch {
+            expected: sent.epoch.0,
+            got: epoch.0,
+        });
+    }
+    if key_id != sent.key_id {
+        return Err(OpenError::UnknownKey);
+    }
+    let link = link_key(&sent.key, &salt);
+    let expected = confirmation_tag(&link, epoch, data);
+    if !subtle_eq(&expected, tag) {
+        return Err(OpenError::BadTag);
+    }
+    Ok(ConfirmedProvision {
+        fingerprint: KeyFingerprint::of(&link),
+        link_key: link,
+    })
+}
+
+/// Constant-time equality of two byte strings of the same length.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 // ------------------------------------------------------------------ kiosk side
@@ -874,7 +1100,13 @@ pub enum Opened<'b> {
 ///                     key: DeviceKey::from_bytes([0x42; 32]) };
 /// let mut bytes = [0u8; 64];
 /// let n = p.encode(&mut bytes).unwrap();
-/// let mut sealer = Sealer::provision(RamSealStore::new(), &bytes[..n], true, DEFAULT_LEASE_BLOCK).unwrap();
+/// // 16 bytes from the MCU's random number generator.
+/// let salt = [0x5a, 0x13, 0xc7, 0x02, 0x9e, 0x41, 0xd8, 0x66, 0x0b, 0xf4, 0x27, 0x8a, 0x31, 0xe5, 0x7c, 0x90];
+/// let (mut sealer, confirmation) =
+///     Sealer::provision(RamSealStore::new(), &bytes[..n], true, DEFAULT_LEASE_BLOCK, &salt).unwrap();
+/// // The terminal checks the kiosk's proof and keeps the link key.
+/// let confirmed = tcmcare_core::seal::open_provision_confirmation(&p, confirmation.as_bytes()).unwrap();
+/// assert_eq!(confirmed.fingerprint, confirmation.fingerprint());
 /// let mut buf = [0u8; 64];
 /// buf[..5].copy_from_slice(b"hello");
 /// let sealed = sealer.seal(&mut buf, 5).unwrap();
@@ -917,17 +1149,25 @@ impl<K: SealStore> Sealer<K> {
     }
 
     /// Accepts a [`Provision`] payload, only when `provisioning_mode` is true (the
-    /// firmware's physical input), persists the new credentials and returns the sealer.
-    /// Counting starts at 1 for a new device, epoch or a greater key id; provisioning the
-    /// current `(device, epoch)` with the current (or an older) key id keeps counting
-    /// where it was. (The terminal gives a greater key id with every new key, and a new
-    /// epoch or key to a wiped kiosk.)
+    /// firmware's physical input): derives the link key from the payload's key and the
+    /// kiosk's fresh random `salt` ([`link_key`]; draw it from the MCU's true random
+    /// number generator, or the OS's on a host), persists the new credentials and
+    /// returns the sealer with the [`ProvisionConfirmation`] to send back (the proof that
+    /// the kiosk holds the new link key; it uses no frame counter). Counting starts at 1
+    /// under the new link key.
+    ///
+    /// Refused: outside provisioning mode, a malformed payload, a salt whose bytes are
+    /// all equal ([`ProvisionError::WeakSalt`]), and a payload that does not move the
+    /// kiosk forward ([`ProvisionError::Stale`]: its current device with an older epoch,
+    /// or its current epoch with a key id not greater than the current one). Nothing is
+    /// stored then.
     pub fn provision(
         mut store: K,
         payload: &[u8],
         provisioning_mode: bool,
         lease_block: u32,
-    ) -> Result<Self, ProvisionError<K::Error>> {
+        salt: &[u8; PROVISION_SALT_LEN],
+    ) -> Result<(Self, ProvisionConfirmation), ProvisionError<K::Error>> {
         if !provisioning_mode {
             return Err(ProvisionError::NotInProvisioningMode);
         }
@@ -935,23 +1175,29 @@ impl<K: SealStore> Sealer<K> {
             return Err(ProvisionError::InvalidLeaseBlock);
         }
         let p = Provision::decode(payload).map_err(|_| ProvisionError::Malformed)?;
-        let previous = store.load().map_err(ProvisionError::Store)?;
-        let uplink_reserved = match previous {
-            Some(s) if s.device == p.device && s.epoch == p.epoch && p.key_id <= s.key_id => {
-                s.uplink_reserved
+        if salt.iter().all(|b| *b == salt[0]) {
+            return Err(ProvisionError::WeakSalt);
+        }
+        if let Some(s) = store.load().map_err(ProvisionError::Store)? {
+            let older_epoch = s.device == p.device && p.epoch < s.epoch;
+            let same_epoch_not_newer =
+                s.device == p.device && p.epoch == s.epoch && p.key_id <= s.key_id;
+            if older_epoch || same_epoch_not_newer {
+                return Err(ProvisionError::Stale);
             }
-            _ => 0,
-        };
+        }
         let state = SealState {
             device: p.device,
             epoch: p.epoch,
             key_id: p.key_id,
-            key: p.key.clone(),
-            uplink_reserved,
+            key: link_key(&p.key, salt),
+            uplink_reserved: 0,
             downlink_seen: 0,
         };
         store.store(&state).map_err(ProvisionError::Store)?;
-        Ok(Self::from_state(store, state, lease_block))
+        let confirmation =
+            ProvisionConfirmation::new(&state.key, salt, p.device, p.epoch, p.key_id);
+        Ok((Self::from_state(store, state, lease_block), confirmation))
     }
 
     /// The kiosk's device id.

@@ -21,7 +21,9 @@ use tcmcare::seal::*;
 use tcmcare::sync::*;
 use tcmcare::tcm_status;
 use tcmcare_core::ids::{DeviceId, Epoch};
-use tcmcare_core::seal::{DeviceKey, KeyId, MemoryKeyStore, Provision, RamSealStore, Sealer};
+use tcmcare_core::seal::{
+    DeviceKey, KeyId, MemoryKeyStore, RamSealStore, SealState, SealStore, Sealer,
+};
 use tcmcare_core::sync::{
     LinkSecurity, MemoryStore, Outbox, RamStorage, SealedReceiver, SealedSender, SenderConfig,
     MAX_SEALED_CONTROL_LEN,
@@ -42,15 +44,19 @@ fn vitals(seq: u32) -> Vec<u8> {
 /// The payloads a kiosk sends for FRAMES - 1 records, one record per batch, answered by
 /// a core terminal so the stream is the real one (hello, batches in order).
 fn payloads() -> Vec<Vec<u8>> {
-    let p = Provision {
-        device: DeviceId(DEVICE),
-        epoch: Epoch(1),
-        key_id: KeyId(1),
-        key: DeviceKey::from_bytes(KEY),
-    };
-    let mut pb = [0u8; 64];
-    let n = p.encode(&mut pb).unwrap();
-    let sealer = Sealer::provision(RamSealStore::new(), &pb[..n], true, 4096).unwrap();
+    // A kiosk whose seal store holds KEY as its link key (as after provisioning).
+    let mut store = RamSealStore::new();
+    store
+        .store(&SealState {
+            device: DeviceId(DEVICE),
+            epoch: Epoch(1),
+            key_id: KeyId(1),
+            key: DeviceKey::from_bytes(KEY),
+            uplink_reserved: 0,
+            downlink_seen: 0,
+        })
+        .unwrap();
+    let sealer = Sealer::resume(store, 4096).unwrap();
     let outbox =
         Outbox::open(RamStorage::<{ 1 << 16 }>::new(), DeviceId(DEVICE), Epoch(1)).unwrap();
     let cfg = SenderConfig {

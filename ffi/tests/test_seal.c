@@ -218,11 +218,29 @@ static const uint8_t KEY1[TCM_KEY_LEN] = {
     0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
 };
 
+/* The link key device 7 got from its provisioning (keys_and_provisioning), which the
+ * terminal keeps. */
+static uint8_t LINK7[TCM_KEY_LEN];
+
+/* The terminal's side of a provisioning: checks the device's confirmation for what it
+ * sent and exports the link key to `link`; `fp` receives its fingerprint. */
+static void confirm(uint32_t device, const tcm_device_key *k, const uint8_t *conf, size_t len,
+                    uint8_t link[TCM_KEY_LEN], char fp[TCM_KEY_FINGERPRINT_LEN]) {
+    tcm_device_key *lk = NULL;
+    size_t n = 0;
+    CHECK_OK(tcm_provision_confirm(device, 1, 1, k, conf, len, &lk, fp));
+    CHECK_OK(tcm_device_key_export(lk, link, TCM_KEY_LEN, &n));
+    CHECK(n == TCM_KEY_LEN);
+    CHECK_OK(tcm_device_key_free(lk));
+}
+
 static void keys_and_provisioning(void) {
     tcm_device_key *k = NULL, *g1 = NULL, *g2 = NULL;
     uint8_t bytes[TCM_KEY_LEN], b2[TCM_KEY_LEN];
     uint8_t payload[TCM_MAX_PROVISION_LEN];
-    size_t n = 0;
+    uint8_t conf[TCM_MAX_PROVISION_CONFIRM_LEN];
+    char fp[TCM_KEY_FINGERPRINT_LEN], fp2[TCM_KEY_FINGERPRINT_LEN];
+    size_t n = 0, clen = 0;
     tcm_seal_store ss = seal_store();
     tcm_seal_info info;
     size_t i;
@@ -262,10 +280,11 @@ static void keys_and_provisioning(void) {
 
     /* Outside provisioning mode nothing is stored. */
     memset(&slot, 0, sizeof slot);
-    CHECK_ST(tcm_seal_provision(&ss, payload, n, 0, &info),
+    CHECK_ST(tcm_seal_accept_provision(&ss, payload, n, 0, &info, conf, sizeof conf, &clen, fp),
              TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE);
     CHECK(slot.writes == 0 && slot.len == 0);
-    CHECK_ST(tcm_seal_provision(&ss, payload, n - 1, 1, &info),
+    CHECK_ST(tcm_seal_accept_provision(&ss, payload, n - 1, 1, &info, conf, sizeof conf, &clen,
+                                       fp),
              TCM_STATUS_SEAL_PROVISION_MALFORMED);
     CHECK(slot.writes == 0);
     {
@@ -273,13 +292,67 @@ static void keys_and_provisioning(void) {
         uint8_t bad[TCM_MAX_PROVISION_LEN];
         memcpy(bad, payload, n);
         bad[0] = 0xA1;
-        CHECK_ST(tcm_seal_provision(&ss, bad, n, 1, &info), TCM_STATUS_SEAL_PROVISION_MALFORMED);
+        CHECK_ST(tcm_seal_accept_provision(&ss, bad, n, 1, &info, conf, sizeof conf, &clen, fp),
+                 TCM_STATUS_SEAL_PROVISION_MALFORMED);
     }
-    CHECK_OK(tcm_seal_provision(&ss, payload, n, 1, &info));
+    /* A confirmation buffer too small: the size needed, nothing stored. */
+    CHECK_ST(tcm_seal_accept_provision(&ss, payload, n, 1, &info, conf, 20, &clen, fp),
+             TCM_STATUS_BUFFER_TOO_SMALL);
+    CHECK(clen == TCM_MAX_PROVISION_CONFIRM_LEN && slot.writes == 0);
+    /* The withdrawn call stores nothing. */
+    CHECK_ST(tcm_seal_provision(&ss, payload, n, 1, &info), TCM_STATUS_SEAL_PROVISION_UNCONFIRMED);
+    CHECK(slot.writes == 0);
+    CHECK_OK(tcm_seal_accept_provision(&ss, payload, n, 1, &info, conf, sizeof conf, &clen, fp));
     CHECK(info.device == 7 && info.epoch == 1 && info.key_id == 1);
     CHECK(slot.len == TCM_SEAL_STATE_LEN && slot.writes == 1);
-    /* The stored state keeps the key (bytes 21..53: version, five u32 fields, key). */
-    CHECK(memcmp(slot.state + 21, KEY1, TCM_KEY_LEN) == 0);
+    /* The confirmation (core seal docs): 0xA5 | salt (16) | device 7 | epoch 1 | key id 1 |
+     * tag (16). */
+    CHECK(clen == 1 + 16 + 3 + 16);
+    CHECK(conf[0] == 0xA5 && conf[17] == 7 && conf[18] == 1 && conf[19] == 1);
+    CHECK(strlen(fp) == 9 && fp[4] == '-');
+    /* The terminal checks the proof: the same link key and fingerprint; the stored state
+     * holds the link key (bytes 21..53: version, five u32 fields, key), not the payload's. */
+    confirm(7, k, conf, clen, LINK7, fp2);
+    CHECK(strcmp(fp, fp2) == 0);
+    CHECK(memcmp(slot.state + 21, LINK7, TCM_KEY_LEN) == 0);
+    CHECK(memcmp(LINK7, KEY1, TCM_KEY_LEN) != 0);
+    {
+        tcm_device_key *lk = NULL;
+        char fp3[TCM_KEY_FINGERPRINT_LEN];
+        CHECK_OK(tcm_device_key_new(LINK7, TCM_KEY_LEN, &lk));
+        CHECK_OK(tcm_device_key_fingerprint(lk, fp3));
+        CHECK(strcmp(fp, fp3) == 0);
+        CHECK_OK(tcm_device_key_free(lk));
+    }
+    /* Every altered byte of the confirmation is refused, and a confirmation for another
+     * device, epoch or key id. */
+    for (i = 0; i < clen; i++) {
+        tcm_device_key *lk = NULL;
+        conf[i] ^= 0x01;
+        CHECK(tcm_provision_confirm(7, 1, 1, k, conf, clen, &lk, NULL) != TCM_STATUS_OK);
+        CHECK(lk == NULL);
+        conf[i] ^= 0x01;
+    }
+    {
+        tcm_device_key *lk = NULL;
+        CHECK_ST(tcm_provision_confirm(8, 1, 1, k, conf, clen, &lk, NULL),
+                 TCM_STATUS_SEAL_UNKNOWN_DEVICE);
+        CHECK_ST(tcm_provision_confirm(7, 2, 1, k, conf, clen, &lk, NULL),
+                 TCM_STATUS_SEAL_WRONG_EPOCH);
+        CHECK_ST(tcm_provision_confirm(7, 1, 2, k, conf, clen, &lk, NULL),
+                 TCM_STATUS_SEAL_UNKNOWN_KEY);
+        CHECK_ST(tcm_provision_confirm(7, 1, 1, k, conf, clen - 1, &lk, NULL),
+                 TCM_STATUS_SEAL_MALFORMED);
+        CHECK(lk == NULL);
+    }
+    /* The same payload again does not move the device forward: refused, nothing stored. */
+    {
+        uint32_t writes = slot.writes;
+        CHECK_ST(tcm_seal_accept_provision(&ss, payload, n, 1, &info, conf, sizeof conf, &clen,
+                                           NULL),
+                 TCM_STATUS_SEAL_PROVISION_STALE);
+        CHECK(slot.writes == writes);
+    }
     for (i = 0; i < n; i++) {
         payload[i] = 0; /* wipe the key in clear, as the docs ask */
     }
@@ -310,7 +383,7 @@ static void sealed_stream(void) {
     keys.count = 1;
     keys.keys[0].device = 7;
     keys.keys[0].key_id = 1;
-    memcpy(keys.keys[0].key, KEY1, TCM_KEY_LEN);
+    memcpy(keys.keys[0].key, LINK7, TCM_KEY_LEN);
 
     CHECK_OK(tcm_sender_config_default(&cfg));
     os = outbox_storage(&outbox);
@@ -480,12 +553,28 @@ static void sealed_stream(void) {
         CHECK(store.count == 7);
     }
 
-    /* A trusted link takes plain payloads. */
+    /* A trusted link takes plain payloads, but never for a device that has keys: device
+     * 7's plain hello is refused (review finding 4), device 11's (no keys) is taken. */
     CHECK_OK(tcm_receiver_free(rx));
     memset(&store, 0, sizeof store);
     rx = sealed_receiver(TCM_LINK_SECURITY_TRUSTED_UNSEALED);
     ev = to_rx(rx, NULL, plain_hello, plain_hello_len, 0);
-    CHECK(ev.kind == TCM_RECEIVER_EVENT_KIND_INTRODUCED);
+    CHECK(ev.kind == TCM_RECEIVER_EVENT_KIND_REJECTED &&
+          ev.rejection == TCM_STATUS_SEAL_UNSEALED_REFUSED);
+    {
+        mem_outbox other;
+        tcm_outbox_storage pos3;
+        tcm_sender *plain11 = NULL;
+        uint8_t h11[TCM_DEFAULT_MTU];
+        size_t h11_len = 0;
+        memset(&other, 0, sizeof other);
+        pos3 = outbox_storage(&other);
+        CHECK_OK(tcm_sender_new(&pos3, 11, 1, &cfg, 1, 1, &plain11));
+        CHECK_OK(tcm_sender_poll_transmit(plain11, 0, h11, sizeof h11, &h11_len));
+        ev = to_rx(rx, NULL, h11, h11_len, 0);
+        CHECK(ev.kind == TCM_RECEIVER_EVENT_KIND_INTRODUCED && ev.device == 11);
+        CHECK_OK(tcm_sender_free(plain11));
+    }
 
     CHECK_OK(tcm_receiver_free(rx));
     CHECK_OK(tcm_sender_free(tx));
@@ -512,10 +601,15 @@ static void kiosk_reset_mid_exchange(void) {
     keys.count = 1;
     keys.keys[0].device = 9;
     keys.keys[0].key_id = 1;
-    memcpy(keys.keys[0].key, KEY1, TCM_KEY_LEN);
     CHECK_OK(tcm_device_key_new(KEY1, TCM_KEY_LEN, &k));
     CHECK_OK(tcm_provision_encode(9, 1, 1, k, payload, sizeof payload, &n));
-    CHECK_OK(tcm_seal_provision(&ss, payload, n, 1, NULL));
+    {
+        uint8_t conf[TCM_MAX_PROVISION_CONFIRM_LEN];
+        size_t clen = 0;
+        CHECK_OK(tcm_seal_accept_provision(&ss, payload, n, 1, NULL, conf, sizeof conf, &clen,
+                                           NULL));
+        confirm(9, k, conf, clen, keys.keys[0].key, NULL);
+    }
     CHECK_OK(tcm_device_key_free(k));
 
     CHECK_ST(tcm_sender_new_sealed(&os, NULL, NULL, 1, 1, &tx), TCM_STATUS_NULL_POINTER);
@@ -595,7 +689,21 @@ static void null_pointers(void) {
         CHECK_OK(tcm_receiver_free(plain));
     }
     CHECK_OK(tcm_device_key_free(k));
-    CHECK_ST(tcm_seal_provision(NULL, out, 1, 1, NULL), TCM_STATUS_NULL_POINTER);
+    {
+        uint8_t conf[TCM_MAX_PROVISION_CONFIRM_LEN];
+        size_t clen = 0;
+        tcm_seal_store ss = seal_store();
+        tcm_device_key *lk = NULL;
+        CHECK_ST(tcm_seal_accept_provision(NULL, out, 1, 1, NULL, conf, sizeof conf, &clen, NULL),
+                 TCM_STATUS_NULL_POINTER);
+        CHECK_ST(tcm_seal_accept_provision(&ss, out, 1, 1, NULL, conf, sizeof conf, NULL, NULL),
+                 TCM_STATUS_NULL_POINTER);
+        CHECK_ST(tcm_seal_accept_provision(&ss, out, 1, 1, NULL, NULL, sizeof conf, &clen, NULL),
+                 TCM_STATUS_NULL_POINTER);
+        CHECK_ST(tcm_provision_confirm(7, 1, 1, NULL, conf, 1, &lk, NULL),
+                 TCM_STATUS_NULL_POINTER);
+        CHECK_ST(tcm_device_key_fingerprint(NULL, (char *)conf), TCM_STATUS_NULL_POINTER);
+    }
 }
 
 void test_seal(void) {

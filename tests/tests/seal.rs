@@ -7,9 +7,9 @@ use tcmcare_conformance::canonical_records;
 use tcmcare_core::ids::{DeviceId, Epoch, RecordId, Seq};
 use tcmcare_core::record::{Kind, Record};
 use tcmcare_core::seal::{
-    open_in_place, seal_in_place, DeviceKey, Direction, FrameCounter, KeyId, MemoryKeyStore,
-    OpenError, Provision, RamSealStore, SealError, SealHeader, SealStore, Sealer,
-    MAX_PROVISION_LEN, MAX_SEALED_REKEY_LEN, TAG_LEN,
+    link_key, open_in_place, seal_in_place, DeviceKey, Direction, FrameCounter, KeyId,
+    MemoryKeyStore, OpenError, Provision, RamSealStore, SealError, SealHeader, SealStore, Sealer,
+    MAX_PROVISION_LEN, MAX_SEALED_REKEY_LEN, PROVISION_SALT_LEN, TAG_LEN,
 };
 use tcmcare_core::sync::{
     Ack, LinkSecurity, MemoryStore, Message, Outbox, RamStorage, Receiver, ReceiverEvent,
@@ -42,9 +42,19 @@ fn provision_payload(device: u32, epoch: u32, key_id: u32, k: &DeviceKey) -> Vec
     b[..n].to_vec()
 }
 
+/// The kiosks' salt in these tests (a real kiosk draws it from its RNG).
+const SALT: [u8; PROVISION_SALT_LEN] = *b"tests/seal salt!";
+
+/// The key a kiosk provisioned with payload key `k` seals with (and its terminal keeps).
+fn link(k: &DeviceKey) -> DeviceKey {
+    link_key(k, &SALT)
+}
+
 fn sealer(device: u32, k: &DeviceKey, lease: u32) -> Sealer<RamSealStore> {
     let p = provision_payload(device, EPOCH, 1, k);
-    Sealer::provision(RamSealStore::new(), &p, true, lease).expect("provisioned")
+    Sealer::provision(RamSealStore::new(), &p, true, lease, &SALT)
+        .expect("provisioned")
+        .0
 }
 
 fn kiosk_from(storage: RamStorage<8192>, sealer: Sealer<RamSealStore>, boot: u32) -> Kiosk {
@@ -58,8 +68,8 @@ fn kiosk() -> Kiosk {
 
 fn terminal() -> Terminal {
     let mut keys = MemoryKeyStore::new();
-    keys.insert(DeviceId(DEVICE), KeyId(1), key(0x42));
-    keys.insert(DeviceId(8), KeyId(1), key(0x08));
+    keys.insert(DeviceId(DEVICE), KeyId(1), link(&key(0x42)));
+    keys.insert(DeviceId(8), KeyId(1), link(&key(0x08)));
     SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed)
 }
 
@@ -181,7 +191,7 @@ fn sealed_sync_delivers_and_overhead_is_exact() {
     // Open a copy of the sealed hello to compare with its plaintext: header 0xA1, key 1,
     // device 7, epoch 1, counter 1 (5 bytes) + 16 tag bytes = 21 bytes.
     let mut copy = hello.clone();
-    let (h, plain) = open_in_place(&key(0x42), Direction::Uplink, &mut copy).expect("opens");
+    let (h, plain) = open_in_place(&link(&key(0x42)), Direction::Uplink, &mut copy).expect("opens");
     assert_eq!(
         h,
         SealHeader {
@@ -567,7 +577,7 @@ fn plain_frames_need_an_explicitly_trusted_link() {
 #[test]
 fn a_plain_hello_on_a_trusted_link_ends_the_sealed_session() {
     let mut keys = MemoryKeyStore::new();
-    keys.insert(DeviceId(DEVICE), KeyId(1), key(0x42));
+    keys.insert(DeviceId(DEVICE), KeyId(1), link(&key(0x42)));
     let mut t = SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::TrustedUnsealed);
     let mut k = kiosk();
     let hello = tx(&mut k, 0).expect("hello");
@@ -619,18 +629,18 @@ fn a_plain_hello_on_a_trusted_link_ends_the_sealed_session() {
 fn provisioning_only_in_provisioning_mode() {
     let p = provision_payload(DEVICE, EPOCH, 1, &key(0x42));
     let mut store = RamSealStore::new();
-    assert!(Sealer::provision(&mut store, &p, false, 64).is_err());
+    assert!(Sealer::provision(&mut store, &p, false, 64, &SALT).is_err());
     assert!(
         store.state().is_none(),
         "nothing stored outside provisioning mode"
     );
-    let s = Sealer::provision(&mut store, &p, true, 64).expect("provisioned");
+    let (s, _) = Sealer::provision(&mut store, &p, true, 64, &SALT).expect("provisioned");
     assert_eq!(
         (s.device(), s.epoch(), s.key_id()),
         (DeviceId(DEVICE), Epoch(EPOCH), KeyId(1))
     );
     // The persisted key is the provisioned one, and it never shows in Debug output.
-    assert_eq!(store.state().expect("state").key, key(0x42));
+    assert_eq!(store.state().expect("state").key, link(&key(0x42)));
     assert!(!format!("{store:?}").contains("66, 66"));
 }
 
@@ -923,8 +933,8 @@ fn exhausted_terminal_counters_are_recovered_by_a_rotation() {
 #[test]
 fn plain_frames_never_write_into_a_sealed_devices_stream() {
     let mut keys = MemoryKeyStore::new();
-    keys.insert(DeviceId(DEVICE), KeyId(1), key(0x42));
-    keys.insert(DeviceId(8), KeyId(1), key(0x08));
+    keys.insert(DeviceId(DEVICE), KeyId(1), link(&key(0x42)));
+    keys.insert(DeviceId(8), KeyId(1), link(&key(0x08)));
     keys.revoke(DeviceId(8));
     let mut t = SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::TrustedUnsealed);
     // The forger's plain sender speaks for the sealed kiosk's stream.

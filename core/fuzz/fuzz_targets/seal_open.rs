@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use tcmcare_core::ids::{DeviceId, Epoch};
 use tcmcare_core::seal::{
     seal_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, Opened, Provision, RamSealStore,
-    Rekey, SealHeader, SealState, Sealer, MAX_SEAL_OVERHEAD,
+    Rekey, SealHeader, SealState, SealStore, Sealer, MAX_SEAL_OVERHEAD,
 };
 use tcmcare_core::sync::{
     LinkSecurity, MemoryStore, SealedReceiver, SealedReceiverEvent, MAX_SEALED_CONTROL_LEN,
@@ -47,16 +47,19 @@ fuzz_target!(|data: &[u8]| {
     keys.insert(DeviceId(8), KeyId(1), DeviceKey::from_bytes([8; 32]));
     keys.revoke(DeviceId(8));
     let mut terminal = SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed);
-    let p = Provision {
-        device: DeviceId(7),
-        epoch: Epoch(1),
-        key_id: KeyId(1),
-        key: DeviceKey::from_bytes(KEY),
-    };
-    let mut pb = [0u8; 64];
-    let pn = p.encode(&mut pb).expect("fits");
-    let mut kiosk =
-        Sealer::provision(RamSealStore::new(), &pb[..pn], true, 4).expect("provisioned");
+    // A kiosk whose seal store holds KEY as its link key (as after provisioning).
+    let mut store = RamSealStore::new();
+    store
+        .store(&SealState {
+            device: DeviceId(7),
+            epoch: Epoch(1),
+            key_id: KeyId(1),
+            key: DeviceKey::from_bytes(KEY),
+            uplink_reserved: 0,
+            downlink_seen: 0,
+        })
+        .expect("stored");
+    let mut kiosk = Sealer::resume(store, 4).expect("resumed");
 
     let mut rest = data;
     while let [op, len, tail @ ..] = rest {

@@ -25,17 +25,34 @@ fn header(counter: u32) -> SealHeader {
     }
 }
 
-/// A kiosk provisioned as device 7, epoch 1, key 1 (0x42 bytes).
-fn provisioned(lease: u32) -> Sealer<RamSealStore> {
+/// The kiosk's salt in these tests (a real kiosk draws it from its RNG).
+const SALT: [u8; PROVISION_SALT_LEN] = [
+    0x5a, 0x13, 0xc7, 0x02, 0x9e, 0x41, 0xd8, 0x66, 0x0b, 0xf4, 0x27, 0x8a, 0x31, 0xe5, 0x7c, 0x90,
+];
+
+/// The link key of a kiosk provisioned with key 0x42 and [`SALT`].
+fn link42() -> DeviceKey {
+    link_key(&key(0x42), &SALT)
+}
+
+fn provision_bytes(device: u32, epoch: u32, key_id: u32, k: &DeviceKey) -> Vec<u8> {
     let p = Provision {
-        device: DeviceId(7),
-        epoch: Epoch(1),
-        key_id: KeyId(1),
-        key: key(0x42),
+        device: DeviceId(device),
+        epoch: Epoch(epoch),
+        key_id: KeyId(key_id),
+        key: k.clone(),
     };
     let mut b = [0u8; MAX_PROVISION_LEN];
     let n = p.encode(&mut b).unwrap();
-    Sealer::provision(RamSealStore::new(), &b[..n], true, lease).unwrap()
+    b[..n].to_vec()
+}
+
+/// A kiosk provisioned as device 7, epoch 1, key 1 (0x42 bytes, link key [`link42`]).
+fn provisioned(lease: u32) -> Sealer<RamSealStore> {
+    let b = provision_bytes(7, 1, 1, &key(0x42));
+    Sealer::provision(RamSealStore::new(), &b, true, lease, &SALT)
+        .unwrap()
+        .0
 }
 
 /// What the terminal would send: `plain` sealed downlink for device 7 epoch 1.
@@ -260,7 +277,7 @@ fn provision_bytes_and_mode() {
     // Not in provisioning mode: refused, nothing stored.
     let mut store = RamSealStore::new();
     assert_eq!(
-        Sealer::provision(&mut store, &b[..n], false, 8).unwrap_err(),
+        Sealer::provision(&mut store, &b[..n], false, 8, &SALT).unwrap_err(),
         ProvisionError::NotInProvisioningMode
     );
     assert!(store.state().is_none());
@@ -269,7 +286,7 @@ fn provision_bytes_and_mode() {
     longer.push(0);
     for bad in [&b[..n - 1], &longer[..], &[0xA2, 0, 2, 1]] {
         assert_eq!(
-            Sealer::provision(&mut store, bad, true, 8).unwrap_err(),
+            Sealer::provision(&mut store, bad, true, 8, &SALT).unwrap_err(),
             ProvisionError::Malformed
         );
     }
@@ -277,7 +294,7 @@ fn provision_bytes_and_mode() {
         Sealer::resume(&mut store, 8).unwrap_err(),
         SealerError::NotProvisioned
     );
-    let s = Sealer::provision(&mut store, &b[..n], true, 8).unwrap();
+    let (s, _) = Sealer::provision(&mut store, &b[..n], true, 8, &SALT).unwrap();
     assert_eq!(
         (s.device(), s.epoch(), s.key_id()),
         (DeviceId(7), Epoch(2), KeyId(1))
@@ -382,7 +399,7 @@ fn counter_never_wraps() {
     };
     let mut b = [0u8; MAX_PROVISION_LEN];
     let n = p.encode(&mut b).unwrap();
-    let mut s = Sealer::provision(s.into_store(), &b[..n], true, 16).unwrap();
+    let (mut s, _) = Sealer::provision(s.into_store(), &b[..n], true, 16, &SALT).unwrap();
     let m = s.seal(&mut buf, 1).unwrap();
     assert_eq!(
         SealHeader::decode(&buf[..m]).unwrap().0,
@@ -397,35 +414,266 @@ fn counter_never_wraps() {
 }
 
 #[test]
-fn reprovisioning_same_epoch_restarts_counters_only_with_a_new_key() {
+fn reprovisioning_moves_forward_only() {
     let mut s = provisioned(4);
     let mut buf = [0u8; 64];
     s.seal(&mut buf, 1).unwrap();
+    // A greater key id at the same epoch: counting restarts at 1 under a new link key.
+    let b5 = provision_bytes(7, 1, 5, &key(0x77));
+    let salt2 = [7u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+    let (mut s, c) = Sealer::provision(s.into_store(), &b5, true, 4, &salt2).unwrap();
+    let m = s.seal(&mut buf, 1).unwrap();
+    let h = SealHeader::decode(&buf[..m]).unwrap().0;
+    assert_eq!((h.key_id, h.counter), (KeyId(5), 1));
+    assert_eq!(s.store().state().unwrap().key, link_key(&key(0x77), &salt2));
+    assert_eq!(
+        c.fingerprint(),
+        KeyFingerprint::of(&link_key(&key(0x77), &salt2))
+    );
+    // The same payload again, an older key id at this epoch, an older epoch: stale,
+    // nothing stored.
+    let mut store = s.into_store();
+    let before = store.state().cloned();
+    for stale in [
+        b5.clone(),
+        provision_bytes(7, 1, 4, &key(0x78)),
+        provision_bytes(7, 1, 1, &key(0x42)),
+    ] {
+        assert_eq!(
+            Sealer::provision(&mut store, &stale, true, 4, &SALT).unwrap_err(),
+            ProvisionError::Stale
+        );
+    }
+    let (mut s, _) = Sealer::provision(
+        &mut store,
+        &provision_bytes(7, 2, 1, &key(0x79)),
+        true,
+        4,
+        &SALT,
+    )
+    .unwrap();
+    assert_eq!(s.epoch(), Epoch(2));
+    let _ = s.seal(&mut buf, 1).unwrap();
+    let mut store = s.into_store();
+    assert_ne!(store.state().cloned(), before);
+    assert_eq!(
+        Sealer::provision(&mut store, &b5, true, 4, &SALT).unwrap_err(),
+        ProvisionError::Stale,
+        "epoch 1 is older than epoch 2"
+    );
+    // Another device id (the kiosk re-purposed) starts afresh.
+    assert!(Sealer::provision(
+        &mut store,
+        &provision_bytes(9, 1, 1, &key(1)),
+        true,
+        4,
+        &SALT
+    )
+    .is_ok());
+}
+
+/// Review finding 5: the uplink nonce is (direction, epoch, counter); a wiped kiosk
+/// provisioned again with the same payload restarted its counters at 1 under the same key,
+/// and re-provisioning an older key id at the same epoch sealed counters a second time
+/// under the old key. The kiosk's salt makes every provisioning a new key, stale payloads
+/// are refused, and this test records every (key, nonce) sealed over random sequences of
+/// provisioning (fresh or replayed payloads), rotation, sealing, reset and wipe, and
+/// asserts that none repeats.
+#[test]
+fn no_key_nonce_pair_is_ever_sealed_twice() {
+    use std::collections::BTreeSet;
+    // A small deterministic generator (xorshift64*), seeded per run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn salt(&mut self) -> [u8; PROVISION_SALT_LEN] {
+            let mut s = [0u8; PROVISION_SALT_LEN];
+            for chunk in s.chunks_mut(8) {
+                chunk.copy_from_slice(&self.next().to_le_bytes());
+            }
+            s
+        }
+    }
+    let mut used: BTreeSet<([u8; KEY_LEN], [u8; NONCE_LEN])> = BTreeSet::new();
+    let mut sealed = 0u32;
+    for seed in 1..=200u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        // Every payload the terminal ever sent (an integrator may replay any of them).
+        let mut payloads: Vec<Vec<u8>> = Vec::new();
+        let mut store = RamSealStore::new();
+        let mut sealer: Option<Sealer<RamSealStore>> = None;
+        let (mut epoch, mut key_id) = (1u32, 1u32);
+        for _ in 0..60 {
+            match rng.below(6) {
+                // Provision: a fresh payload, or one sent before (replayed).
+                0 => {
+                    let payload = if payloads.is_empty() || rng.below(2) == 0 {
+                        if rng.below(2) == 0 {
+                            epoch += 1;
+                        } else {
+                            key_id += 1;
+                        }
+                        let k = DeviceKey::from_bytes({
+                            let mut b = [0u8; KEY_LEN];
+                            for c in b.chunks_mut(8) {
+                                c.copy_from_slice(&rng.next().to_le_bytes());
+                            }
+                            b
+                        });
+                        let p = provision_bytes(7, epoch, key_id, &k);
+                        payloads.push(p.clone());
+                        p
+                    } else {
+                        payloads[rng.below(payloads.len() as u64) as usize].clone()
+                    };
+                    let st = sealer
+                        .take()
+                        .map(|s| s.into_store())
+                        .unwrap_or(store.clone());
+                    let salt = rng.salt();
+                    let mut st2 = st.clone();
+                    match Sealer::provision(&mut st2, &payload, true, 4, &salt) {
+                        Ok(_) => store = st2,
+                        Err(ProvisionError::Stale) => store = st,
+                        Err(e) => panic!("{e:?}"),
+                    }
+                    sealer = Sealer::resume(store.clone(), 4).ok();
+                }
+                // Rotation to a fresh key.
+                1 => {
+                    if let Some(s) = sealer.as_mut() {
+                        key_id = key_id.max(s.key_id().0) + 1;
+                        let mut b = [0u8; KEY_LEN];
+                        for c in b.chunks_mut(8) {
+                            c.copy_from_slice(&rng.next().to_le_bytes());
+                        }
+                        s.apply_rekey(Rekey {
+                            key_id: KeyId(key_id),
+                            key: DeviceKey::from_bytes(b),
+                        })
+                        .unwrap();
+                    }
+                }
+                // Reset (power cut): resume from the store.
+                2 => {
+                    if let Some(s) = sealer.take() {
+                        store = s.into_store();
+                        sealer = Sealer::resume(store.clone(), 4).ok();
+                    }
+                }
+                // Wipe: the kiosk forgets everything.
+                3 => {
+                    sealer = None;
+                    store = RamSealStore::new();
+                }
+                // Seal a few frames.
+                _ => {
+                    if let Some(s) = sealer.as_mut() {
+                        for _ in 0..rng.below(10) {
+                            let st = s.store().state().unwrap().clone();
+                            let mut buf = [0u8; 64];
+                            let m = s.seal(&mut buf, 1).unwrap();
+                            let h = SealHeader::decode(&buf[..m]).unwrap().0;
+                            let n = nonce(Direction::Uplink, h.epoch, h.counter);
+                            assert!(
+                                used.insert((*st.key.as_bytes(), n)),
+                                "seed {seed}: (key, nonce) reused at {h:?}"
+                            );
+                            sealed += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(sealed > 5_000, "the sequences sealed {sealed} frames");
+}
+
+/// The kiosk's proof of possession: the terminal accepts the confirmation only for the
+/// provisioning it sent, and learns the same link key and fingerprint as the kiosk.
+#[test]
+fn provisioning_confirmation_proves_the_link_key() {
     let p = Provision {
         device: DeviceId(7),
         epoch: Epoch(1),
-        key_id: KeyId(5),
-        key: key(0x77),
+        key_id: KeyId(1),
+        key: key(0x42),
     };
-    let mut b = [0u8; MAX_PROVISION_LEN];
-    let n = p.encode(&mut b).unwrap();
-    let mut s = Sealer::provision(s.into_store(), &b[..n], true, 4).unwrap();
-    let m = s.seal(&mut buf, 1).unwrap();
-    // A greater key id: counting restarts at 1 under key 5.
-    let h = SealHeader::decode(&buf[..m]).unwrap().0;
-    assert_eq!((h.key_id, h.counter), (KeyId(5), 1));
-    // The same provisioning again (same key id): lease 1..=4 was persisted, counting
-    // resumes at 5.
-    let mut s = Sealer::provision(s.into_store(), &b[..n], true, 4).unwrap();
-    let m = s.seal(&mut buf, 1).unwrap();
-    let h = SealHeader::decode(&buf[..m]).unwrap().0;
-    assert_eq!((h.key_id, h.counter), (KeyId(5), 5));
+    let b = provision_bytes(7, 1, 1, &key(0x42));
+    let (s, c) = Sealer::provision(RamSealStore::new(), &b, true, 4, &SALT).unwrap();
+    let bytes = c.as_bytes();
+    // marker, salt, device 7, epoch 1, key id 1, tag.
+    assert_eq!(bytes.len(), 1 + PROVISION_SALT_LEN + 3 + TAG_LEN);
+    assert_eq!(bytes[0], PROVISION_CONFIRM_MARKER);
+    assert_eq!(&bytes[1..17], &SALT);
+    assert_eq!(&bytes[17..20], &[7, 1, 1]);
+    let confirmed = open_provision_confirmation(&p, bytes).unwrap();
+    assert_eq!(confirmed.link_key, link42());
+    assert_eq!(&confirmed.link_key, &s.store().state().unwrap().key);
+    assert_eq!(confirmed.fingerprint, c.fingerprint());
+    // The kiosk's counters were not touched.
+    assert_eq!(s.next_counter(), 1);
+    // Every altered byte and every truncation is refused.
+    for i in 0..bytes.len() {
+        let mut t = bytes.to_vec();
+        t[i] ^= 0x01;
+        assert!(open_provision_confirmation(&p, &t).is_err(), "byte {i}");
+        assert!(open_provision_confirmation(&p, &bytes[..i]).is_err());
+    }
+    // For another provisioning (other key, device, epoch, key id): refused.
+    let other = |f: fn(&mut Provision)| {
+        let mut q = p.clone();
+        f(&mut q);
+        open_provision_confirmation(&q, bytes).unwrap_err()
+    };
+    assert_eq!(other(|q| q.key = key(0x43)), OpenError::BadTag);
+    assert_eq!(other(|q| q.device = DeviceId(8)), OpenError::UnknownDevice);
+    assert_eq!(
+        other(|q| q.epoch = Epoch(2)),
+        OpenError::WrongEpoch {
+            expected: 2,
+            got: 1
+        }
+    );
+    assert_eq!(other(|q| q.key_id = KeyId(2)), OpenError::UnknownKey);
+    // A salt that is not random is refused.
+    assert_eq!(
+        Sealer::provision(RamSealStore::new(), &b, true, 4, &[0u8; 16]).unwrap_err(),
+        ProvisionError::WeakSalt
+    );
+}
+
+/// HChaCha20 test vector of draft-irtf-cfrg-xchacha-03, section 2.2.1: `link_key` is
+/// exactly HChaCha20 of the provisioned key and the salt.
+#[test]
+fn link_key_is_hchacha20() {
+    let k = DeviceKey::from_slice(&hex(
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    ))
+    .unwrap();
+    let salt: [u8; 16] = hex("000000090000004a0000000031415927").try_into().unwrap();
+    assert_eq!(
+        link_key(&k, &salt).as_bytes().to_vec(),
+        hex("82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc")
+    );
+    assert_eq!(
+        format!("{}", KeyFingerprint([0x1a, 0x2b, 0x3c, 0x4d])),
+        "1A2B-3C4D"
+    );
 }
 
 #[test]
 fn downlink_checks_device_epoch_key_and_replay() {
     let mut s = provisioned(4);
-    let k = key(0x42);
+    let k = link42();
     // A plain ack, sealed downlink with counter 5.
     let ack = [3u8, 1, 2];
     let mut f = downlink(&k, 1, 5, &ack);
@@ -492,7 +740,7 @@ fn downlink_checks_device_epoch_key_and_replay() {
 #[test]
 fn rekey_moves_to_the_new_key() {
     let mut s = provisioned(4);
-    let k1 = key(0x42);
+    let k1 = link42();
     let k2 = key(0x99);
     let mut plain = [0u8; MAX_REKEY_LEN];
     let n = Rekey {

@@ -7,7 +7,7 @@
 //! Ops: 0 `tcm_record_decode` (+ validate, JSON, re-encode); 1 `tcm_record_decode_lenient`;
 //! 2 `tcm_frame_decoder_feed` in chunks; 3 `tcm_frame_decode_record` / `tcm_frame_decode`;
 //! 4 `tcm_gatt_parse` (next two bytes: the UUID); 5 a plain receiver and 6 a sealed
-//! receiver fed length-prefixed payloads (`len u8 | bytes`); 7 `tcm_seal_provision`. Bit 3
+//! receiver fed length-prefixed payloads (`len u8 | bytes`); 7 `tcm_seal_accept_provision`. Bit 3
 //! of the op byte picks the trusted link (op 6) or provisioning mode (op 7).
 #![no_main]
 use std::ffi::c_void;
@@ -274,13 +274,31 @@ fuzz_target!(|data: &[u8]| {
             };
             let mode = (op >> 3) & 1;
             let mut info = std::mem::MaybeUninit::<tcm_seal_info>::uninit();
+            let mut conf = [0u8; TCM_MAX_PROVISION_CONFIRM_LEN];
+            let mut clen = 0usize;
+            let mut fp = [0 as std::ffi::c_char; TCM_KEY_FINGERPRINT_LEN];
             let s = unsafe {
-                tcm_seal_provision(&ss, input.as_ptr(), input.len(), mode, info.as_mut_ptr())
+                tcm_seal_accept_provision(
+                    &ss,
+                    input.as_ptr(),
+                    input.len(),
+                    mode,
+                    info.as_mut_ptr(),
+                    conf.as_mut_ptr(),
+                    conf.len(),
+                    &mut clen,
+                    fp.as_mut_ptr(),
+                )
             };
             ok(s);
             if mode == 0 {
                 assert_eq!(s, tcm_status::SealNotInProvisioningMode);
                 assert_eq!(writes, 0);
+            }
+            if s == tcm_status::Ok {
+                assert!(clen <= conf.len() && writes == 1);
+            } else {
+                assert_eq!(writes, 0, "a refused provisioning stores nothing");
             }
         }
     }
