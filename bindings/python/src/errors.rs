@@ -4,6 +4,8 @@
 //! typed attributes (`field`, `code`...) and can be caught precisely; this module only
 //! hands them the field, code and message core reports.
 
+use std::sync::{Arc, Mutex};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict};
@@ -144,19 +146,86 @@ pub fn store_error_name(e: &StoreError) -> &'static str {
     }
 }
 
-/// What core is told when a Python store raised `e`: `StoreFullError` and
-/// `StoreConflictError` keep their meaning, anything else means "unavailable".
-pub fn store_error_kind(py: Python<'_>, e: &PyErr) -> StoreError {
+/// What core is told when a Python store refused a call by raising `e`: `None` unless `e`
+/// is a `tcmcare.errors.StoreError` (the documented refusal of a store: `StoreFullError`
+/// and `StoreConflictError` keep their meaning, any other `StoreError` means
+/// "unavailable"). Every other exception is not a refusal and goes to the caller.
+pub fn store_refusal(py: Python<'_>, e: &PyErr) -> Option<StoreError> {
     let is = |name: &'static str| -> bool {
         factory(py, name)
             .and_then(|cls| e.value(py).is_instance(&cls))
             .unwrap_or(false)
     };
-    if is("StoreFullError") {
-        StoreError::Full
+    if !is("StoreError") {
+        None
+    } else if is("StoreFullError") {
+        Some(StoreError::Full)
     } else if is("StoreConflictError") {
-        StoreError::Conflict
+        Some(StoreError::Conflict)
     } else {
-        StoreError::Unavailable
+        Some(StoreError::Unavailable)
     }
+}
+
+/// The first exception a store or key store callback raised that is not a refusal
+/// (`KeyboardInterrupt`, `SystemExit`, `MemoryError`, a bug's `TypeError`...), shared by
+/// the callbacks of one receiver. Core is told "unavailable" so that it stops and commits
+/// nothing; further callbacks are not called while one is pending; the receiver raises it
+/// in place of the reply.
+#[derive(Clone, Default)]
+pub struct Pending(Arc<Mutex<Option<PyErr>>>);
+
+impl Pending {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<PyErr>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether an exception is pending.
+    pub fn is_set(&self) -> bool {
+        self.slot().is_some()
+    }
+
+    /// Keeps `e` unless one is already pending (the first one is the cause).
+    pub fn set(&self, e: PyErr) {
+        let mut slot = self.slot();
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+
+    /// The pending exception, cleared.
+    pub fn take(&self) -> Option<PyErr> {
+        self.slot().take()
+    }
+}
+
+/// Checks that `obj` has every method of `methods` (callable attributes); a `TypeError`
+/// naming all missing ones otherwise, e.g. "store must implement
+/// tcmcare.store.ReceiverStore: no watermark(), commit()".
+pub fn require_methods(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    protocol: &str,
+    methods: &[&str],
+) -> PyResult<()> {
+    let mut missing = Vec::new();
+    for m in methods {
+        let ok = match obj.getattr(*m) {
+            Ok(attr) => attr.is_callable(),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(obj.py()) => false,
+            Err(e) => return Err(e),
+        };
+        if !ok {
+            missing.push(format!("{m}()"));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "{what} must implement tcmcare.store.{protocol}: no {}",
+        missing.join(", ")
+    )))
 }

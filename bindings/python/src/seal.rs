@@ -187,32 +187,47 @@ pub fn rejected_error(py: Python<'_>, e: &OpenError, header: Option<&SealHeader>
 /// A Python object as the terminal's key store (`tcmcare.store.KeyStore`).
 pub struct PyKeyStore {
     pub obj: Py<PyAny>,
-    /// The exception the store raised in the last call, if it failed.
+    /// The refusal (`tcmcare.errors.StoreError`) the store raised in the last call.
     pub last_error: Option<PyErr>,
+    /// Any other exception a callback raised, for the receiver to raise.
+    pending: errors::Pending,
     has_key_used: bool,
 }
 
 impl PyKeyStore {
-    /// Checks that `obj` has the key store's methods.
-    pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        for m in ["lookup", "reserve_downlink"] {
-            if !obj.hasattr(m)? {
-                return Err(PyTypeError::new_err(format!(
-                    "keys must implement tcmcare.store.KeyStore: no {m}()"
-                )));
-            }
-        }
+    /// Checks that `obj` has the key store's methods; `pending` is shared with the
+    /// receiver's store.
+    pub fn new(obj: &Bound<'_, PyAny>, pending: errors::Pending) -> PyResult<Self> {
+        errors::require_methods(obj, "keys", "KeyStore", &["lookup", "reserve_downlink"])?;
         Ok(PyKeyStore {
             has_key_used: obj.hasattr("key_used")?,
             obj: obj.clone().unbind(),
             last_error: None,
+            pending,
         })
     }
 
-    fn fail(&mut self, py: Python<'_>, e: PyErr) -> StoreError {
-        let kind = errors::store_error_kind(py, &e);
-        self.last_error = Some(e);
-        kind
+    /// Calls the store unless an exception is pending: a refusal is kept in
+    /// `last_error` and told to core, anything else becomes the pending exception.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
+    ) -> Result<T, StoreError> {
+        if self.pending.is_set() {
+            return Err(StoreError::Unavailable);
+        }
+        Python::attach(|py| {
+            f(py, self.obj.bind(py)).map_err(|e| match errors::store_refusal(py, &e) {
+                Some(kind) => {
+                    self.last_error = Some(e);
+                    kind
+                }
+                None => {
+                    self.pending.set(e);
+                    StoreError::Unavailable
+                }
+            })
+        })
     }
 }
 
@@ -238,13 +253,9 @@ fn key_lookup(v: &Bound<'_, PyAny>) -> PyResult<KeyLookup> {
 
 impl KeyStore for PyKeyStore {
     fn lookup(&mut self, device: DeviceId, key_id: KeyId) -> Result<KeyLookup, StoreError> {
-        Python::attach(|py| {
-            let r = self
-                .obj
-                .bind(py)
-                .call_method1("lookup", (device.0, key_id.0))
-                .and_then(|v| key_lookup(&v));
-            r.map_err(|e| self.fail(py, e))
+        self.call(|_, obj| {
+            obj.call_method1("lookup", (device.0, key_id.0))
+                .and_then(|v| key_lookup(&v))
         })
     }
 
@@ -254,13 +265,9 @@ impl KeyStore for PyKeyStore {
         key_id: KeyId,
         count: u32,
     ) -> Result<Option<u32>, StoreError> {
-        Python::attach(|py| {
-            let r = self
-                .obj
-                .bind(py)
-                .call_method1("reserve_downlink", (device.0, key_id.0, count))
-                .and_then(|v| v.extract::<Option<u32>>());
-            r.map_err(|e| self.fail(py, e))
+        self.call(|_, obj| {
+            obj.call_method1("reserve_downlink", (device.0, key_id.0, count))
+                .and_then(|v| v.extract::<Option<u32>>())
         })
     }
 
@@ -268,12 +275,9 @@ impl KeyStore for PyKeyStore {
         if !self.has_key_used {
             return Ok(());
         }
-        Python::attach(|py| {
-            let r = self
-                .obj
-                .bind(py)
-                .call_method1("key_used", (device.0, key_id.0));
-            r.map(|_| ()).map_err(|e| self.fail(py, e))
+        self.call(|_, obj| {
+            obj.call_method1("key_used", (device.0, key_id.0))
+                .map(|_| ())
         })
     }
 }
@@ -289,13 +293,12 @@ pub struct PySealStore {
 impl PySealStore {
     /// Checks that `obj` has the seal store's methods.
     pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        for m in ["load_seal_state", "store_seal_state"] {
-            if !obj.hasattr(m)? {
-                return Err(PyTypeError::new_err(format!(
-                    "seal_store must implement tcmcare.store.SealStore: no {m}()"
-                )));
-            }
-        }
+        errors::require_methods(
+            obj,
+            "seal_store",
+            "SealStore",
+            &["load_seal_state", "store_seal_state"],
+        )?;
         Ok(PySealStore {
             obj: obj.clone().unbind(),
         })

@@ -141,14 +141,34 @@ fn commit_record<'py>(py: Python<'py>, r: &RecordToCommit<'_>) -> PyResult<Bound
 /// for a receiver with keys).
 struct PyReceiverStore {
     obj: Py<PyAny>,
+    /// The refusal (`tcmcare.errors.StoreError`) the store raised in the last call.
     last_error: Option<PyErr>,
+    /// Any other exception a callback raised, for the receiver to raise.
+    pending: errors::Pending,
 }
 
 impl PyReceiverStore {
-    fn fail(&mut self, py: Python<'_>, e: PyErr) -> StoreError {
-        let kind = errors::store_error_kind(py, &e);
-        self.last_error = Some(e);
-        kind
+    /// Calls the store unless an exception is pending: a refusal is kept in
+    /// `last_error` and told to core, anything else becomes the pending exception.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
+    ) -> Result<T, StoreError> {
+        if self.pending.is_set() {
+            return Err(StoreError::Unavailable);
+        }
+        Python::attach(|py| {
+            f(py, self.obj.bind(py)).map_err(|e| match errors::store_refusal(py, &e) {
+                Some(kind) => {
+                    self.last_error = Some(e);
+                    kind
+                }
+                None => {
+                    self.pending.set(e);
+                    StoreError::Unavailable
+                }
+            })
+        })
     }
 
     /// Calls `method(device, epoch, first_position, records, new_watermark[, counter])`.
@@ -163,33 +183,30 @@ impl PyReceiverStore {
         new_watermark: u32,
         counter: Option<FrameCounter>,
     ) -> Result<(), StoreError> {
-        Python::attach(|py| {
-            let r = records
+        self.call(|py, store| {
+            let list = records
                 .iter()
                 .map(|r| commit_record(py, r))
                 .collect::<PyResult<Vec<_>>>()
-                .and_then(|list| PyList::new(py, list))
-                .and_then(|list| {
-                    let store = self.obj.bind(py);
-                    match counter {
-                        None => store.call_method1(
-                            method,
-                            (device.0, epoch.0, first_position, list, new_watermark),
-                        ),
-                        Some(c) => store.call_method1(
-                            method,
-                            (
-                                device.0,
-                                epoch.0,
-                                first_position,
-                                list,
-                                new_watermark,
-                                frame_counter(py, c)?,
-                            ),
-                        ),
-                    }
-                });
-            r.map(|_| ()).map_err(|e| self.fail(py, e))
+                .and_then(|list| PyList::new(py, list))?;
+            match counter {
+                None => store.call_method1(
+                    method,
+                    (device.0, epoch.0, first_position, list, new_watermark),
+                ),
+                Some(c) => store.call_method1(
+                    method,
+                    (
+                        device.0,
+                        epoch.0,
+                        first_position,
+                        list,
+                        new_watermark,
+                        frame_counter(py, c)?,
+                    ),
+                ),
+            }
+            .map(|_| ())
         })
     }
 }
@@ -201,13 +218,10 @@ fn frame_counter<'py>(py: Python<'py>, c: FrameCounter) -> PyResult<Bound<'py, P
 
 impl ReceiverStore for PyReceiverStore {
     fn watermark(&mut self, device: DeviceId, epoch: Epoch) -> Result<u32, StoreError> {
-        Python::attach(|py| {
-            let r = self
-                .obj
-                .bind(py)
+        self.call(|_, store| {
+            store
                 .call_method1("watermark", (device.0, epoch.0))
-                .and_then(|v| v.extract::<u32>());
-            r.map_err(|e| self.fail(py, e))
+                .and_then(|v| v.extract::<u32>())
         })
     }
 
@@ -233,17 +247,14 @@ impl ReceiverStore for PyReceiverStore {
 
 impl SealedReceiverStore for PyReceiverStore {
     fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
-        Python::attach(|py| {
-            let r = self
-                .obj
-                .bind(py)
+        self.call(|_, store| {
+            store
                 .call_method1("last_counter", (device.0, epoch.0))
-                .and_then(|v| v.extract::<(u32, u32)>());
-            r.map(|(key_id, counter)| FrameCounter {
-                key_id: KeyId(key_id),
-                counter,
-            })
-            .map_err(|e| self.fail(py, e))
+                .and_then(|v| v.extract::<(u32, u32)>())
+        })
+        .map(|(key_id, counter)| FrameCounter {
+            key_id: KeyId(key_id),
+            counter,
         })
     }
 
@@ -253,13 +264,11 @@ impl SealedReceiverStore for PyReceiverStore {
         epoch: Epoch,
         counter: FrameCounter,
     ) -> Result<(), StoreError> {
-        Python::attach(|py| {
-            let r = frame_counter(py, counter).and_then(|c| {
-                self.obj
-                    .bind(py)
-                    .call_method1("note_counter", (device.0, epoch.0, c))
-            });
-            r.map(|_| ()).map_err(|e| self.fail(py, e))
+        self.call(|py, store| {
+            let c = frame_counter(py, counter)?;
+            store
+                .call_method1("note_counter", (device.0, epoch.0, c))
+                .map(|_| ())
         })
     }
 
@@ -446,6 +455,8 @@ fn reply_error(py: Python<'_>, e: SealedReplyError, store_error: Option<PyErr>) 
 pub struct PyReceiver {
     inner: ReceiverKind,
     frames: FrameSplitter,
+    /// An exception of a store callback that is not a refusal, raised by the call.
+    pending: errors::Pending,
 }
 
 impl PyReceiver {
@@ -463,11 +474,18 @@ impl PyReceiver {
         now: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let internal = |e: ReceiverError| pyo3::exceptions::PyRuntimeError::new_err(e.to_string());
+        self.pending.take();
+        let pending = self.pending.clone();
+        // A store callback raised something other than a refusal: that exception is the
+        // result (core committed nothing after it; its reply is dropped).
+        let raise_pending = || pending.take().map_or(Ok(()), Err);
         let (reply, event, d) = match &mut self.inner {
             ReceiverKind::Plain(r) => {
                 let mut out = [0u8; MAX_CONTROL_MESSAGE_LEN];
                 r.store_mut().last_error = None;
-                let res = r.handle(now, payload, &mut out).map_err(internal)?;
+                let res = r.handle(now, payload, &mut out);
+                raise_pending()?;
+                let res = res.map_err(internal)?;
                 let (event, d) = receiver_event(py, &res.event)?;
                 let reply = PyBytes::new(py, out.get(..res.reply_len).unwrap_or(&[]));
                 (reply, event, d)
@@ -481,6 +499,7 @@ impl PyReceiver {
                 let mut buf = payload.to_vec();
                 let res = r.handle(now, &mut buf, &mut out);
                 buf.zeroize();
+                raise_pending()?;
                 let res = res.map_err(internal)?;
                 let (event, d) = match &res.event {
                     SealedReceiverEvent::Sync(e) => receiver_event(py, e)?,
@@ -526,9 +545,17 @@ impl PyReceiver {
             min: min_schema,
             max: max_schema,
         };
+        errors::require_methods(
+            obj.bind(py),
+            "store",
+            "ReceiverStore",
+            &["watermark", "commit"],
+        )?;
+        let pending = errors::Pending::default();
         let store = PyReceiverStore {
             obj,
             last_error: None,
+            pending: pending.clone(),
         };
         let inner = match keys {
             None => {
@@ -542,15 +569,13 @@ impl PyReceiver {
             }
             Some(k) => {
                 let security = link_security(security)?;
-                for m in ["last_counter", "note_counter", "commit_sealed"] {
-                    if !store.obj.bind(py).hasattr(m)? {
-                        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                            "the store of a receiver with keys must implement \
-                             tcmcare.store.SealedReceiverStore: no {m}()"
-                        )));
-                    }
-                }
-                let keys = PyKeyStore::new(&k)?;
+                errors::require_methods(
+                    store.obj.bind(py),
+                    "the store of a receiver with keys",
+                    "SealedReceiverStore",
+                    &["last_counter", "note_counter", "commit_sealed"],
+                )?;
+                let keys = PyKeyStore::new(&k, pending.clone())?;
                 ReceiverKind::Sealed(Box::new(SealedReceiver::with_schemas(
                     store, keys, security, schemas,
                 )))
@@ -559,6 +584,7 @@ impl PyReceiver {
         Ok(PyReceiver {
             inner,
             frames: FrameSplitter::default(),
+            pending,
         })
     }
 
@@ -686,7 +712,12 @@ impl PyReceiver {
             ReceiverKind::Sealed(r) => {
                 let mut out = [0u8; MAX_SEALED_CONTROL_LEN];
                 r.keys_mut().last_error = None;
-                match r.time_sync(now, &mut out) {
+                self.pending.take();
+                let result = r.time_sync(now, &mut out);
+                if let Some(e) = self.pending.take() {
+                    return Err(e);
+                }
+                match result {
                     Ok(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
                     Err(e) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
                 }
@@ -716,16 +747,19 @@ impl PyReceiver {
         };
         let mut out = [0u8; MAX_SEALED_REKEY_LEN];
         r.keys_mut().last_error = None;
-        let result = match r.rekey(
+        self.pending.take();
+        let rekeyed = r.rekey(
             DeviceId(device),
             Epoch(epoch),
             KeyId(from_key_id),
             KeyId(to_key_id),
             &new_key.get().key,
             &mut out,
-        ) {
-            Ok(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
-            Err(e) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
+        );
+        let result = match (self.pending.take(), rekeyed) {
+            (Some(e), _) => Err(e),
+            (None, Ok(n)) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
+            (None, Err(e)) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
         };
         out.zeroize();
         result
@@ -1092,6 +1126,20 @@ impl PyOutbox {
                 .call0()?
                 .unbind(),
         };
+        errors::require_methods(
+            obj.bind(py),
+            "storage",
+            "OutboxStorage",
+            &[
+                "load_meta",
+                "store_meta",
+                "append",
+                "bounds",
+                "remove_through",
+                "read_from",
+                "free_bytes",
+            ],
+        )?;
         let outbox = Outbox::open(PyOutboxStorage { obj }, DeviceId(device), Epoch(epoch))
             .map_err(|e| outbox_error(py, e))?;
         let config = SenderConfig {

@@ -467,8 +467,8 @@ def test_unknown_device_unknown_key_and_revoked() -> None:
         receiver.time_sync(now_utc=NOW)
 
 
-def plain_kiosk() -> Outbox:
-    plain = Outbox(device=7, epoch=1)
+def plain_kiosk(device: int = 7) -> Outbox:
+    plain = Outbox(device=device, epoch=1)
     plain.push(vitals(plain, 0))
     return plain
 
@@ -482,11 +482,16 @@ def test_unsealed_refused_unless_trusted_unsealed() -> None:
     assert r.reply == b""
     with pytest.raises(errors.UnsealedRefusedError):
         r.raise_for_rejection()
-    # an explicitly trusted link takes plain frames and answers them plain...
+    # an explicitly trusted link takes plain frames of devices without keys and answers
+    # them plain...
     store, receiver = terminal(security="trusted_unsealed")
     assert receiver.security == "trusted_unsealed"
-    events = exchange(plain_kiosk(), receiver)
-    assert events[:2] == ["introduced", "committed"] and store.watermark(7, 1) == 1
+    events = exchange(plain_kiosk(device=8), receiver)
+    assert events[:2] == ["introduced", "committed"] and store.watermark(8, 1) == 1
+    # ...never those of a device that has keys (issue #12 item 4)...
+    r = receiver.handle(payload_of(hello), now_utc=NOW)
+    assert r.event == "rejected" and r.details["reason"] == "unsealed_refused"
+    assert store.watermark(7, 1) == 0
     # ...and still verifies sealed ones
     _, s_hello, _ = hello_and_batch()
     assert receiver.handle(s_hello[:-1], now_utc=NOW).details["reason"] == "bad_tag"
@@ -573,15 +578,13 @@ def test_custom_key_store_outages_and_exhaustion() -> None:
     with pytest.raises(errors.StoreFailedError) as e:
         r.raise_for_rejection()
     assert e.value.error == "unavailable"
-    # a lookup returning raw bytes is the store's bug, never echoed
+    # a lookup returning raw bytes is the store's bug: raised (not a refusal), never echoed
     keys.fail = None
     keys.wrong = KEY_BYTES
-    r = receiver.handle(hello, now_utc=NOW)
-    assert r.details["reason"] == "store"
-    assert isinstance(receiver.last_store_error, TypeError)
-    assert KEY_BYTES.hex() not in str(receiver.last_store_error) and repr(KEY_BYTES) not in str(
-        receiver.last_store_error
-    )
+    with pytest.raises(TypeError) as te:
+        receiver.handle(hello, now_utc=NOW)
+    assert KEY_BYTES.hex() not in str(te.value) and repr(KEY_BYTES) not in str(te.value)
+    assert store.last_counter(7, 1) == (0, 0)
     # no reply counters left: the frame is not taken
     keys.wrong = None
     keys.exhausted = True

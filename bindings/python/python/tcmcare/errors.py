@@ -53,6 +53,7 @@ __all__ = [
     "StoreUnavailableError",
     "StoreFullError",
     "StoreConflictError",
+    "StoreThreadError",
     "OutboxError",
     "OutboxFullError",
     "SealError",
@@ -202,9 +203,17 @@ class SchemaVersionError(ValueError):
 
 
 class StoreError(Exception):
-    """Raised by a receiver store's ``watermark`` / ``commit`` to refuse a call. The
-    receiver answers the sender "store unavailable" and the sender retries later; any other
-    exception a store raises is treated like :class:`StoreUnavailableError`."""
+    """The refusal of a receiver store or key store: raised by one of their methods
+    (``watermark``, ``commit``, ``lookup``...) to refuse a call it cannot do now. The
+    receiver reports it as an event (``"store_failed"``, or ``"rejected"`` with reason
+    ``"store"``), answers the sender "store unavailable" when it can, and the sender
+    retries later; :attr:`tcmcare.Receiver.last_store_error` is the exception. Only this
+    class and its subclasses are refusals: any other exception a store raises
+    (``KeyboardInterrupt``, ``SystemExit``, ``MemoryError``, a bug's ``TypeError``...)
+    propagates out of the receiver's ``handle`` / ``receive`` / ``time_sync`` / ``rekey``
+    to its caller, and nothing of that frame is committed or acknowledged.
+    :class:`tcmcare.SQLiteStore` raises its SQLite busy, locked, full and I/O errors as
+    these."""
 
 
 class StoreUnavailableError(StoreError):
@@ -218,6 +227,13 @@ class StoreFullError(StoreError):
 class StoreConflictError(StoreError):
     """The commit does not continue the stored watermark (another writer got there
     first); nothing was written."""
+
+
+class StoreThreadError(RuntimeError):
+    """An SQLite store (:class:`tcmcare.SQLiteStore`, :class:`tcmcare.SQLiteOutboxStorage`)
+    was used from another thread than the one that created it: its connection works only
+    there. Open one store per thread (on the same database file). Not a refusal: it
+    propagates out of the receiver or outbox that called the store."""
 
 
 class OutboxError(Exception):

@@ -30,13 +30,39 @@ objects that pass through it; only :class:`tcmcare.DeviceKey` zeroizes its copy.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sqlite3
+import threading
 import time as _time
-from typing import Iterator, List, Literal, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
+from typing import (
+    Any,
+    Callable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+    runtime_checkable,
+)
 
 from . import _native
-from .errors import IdConflictError, SchemaVersionError, StoreConflictError, UnknownKindError
+from .errors import (
+    IdConflictError,
+    SchemaVersionError,
+    StoreConflictError,
+    StoreError,
+    StoreFullError,
+    StoreThreadError,
+    StoreUnavailableError,
+    UnknownKindError,
+)
 from .types import CommitRecord, FrameCounter, RecordId, UnknownTime
 
 __all__ = [
@@ -266,7 +292,7 @@ class OutboxStorage(Protocol):
     def free_bytes(self) -> int: ...
 
 
-def _connect(path: Union[str, "os.PathLike[str]"]) -> sqlite3.Connection:
+def _connect(path: Union[str, "os.PathLike[str]"], timeout: float = 5.0) -> sqlite3.Connection:
     """Opens the SQLite database at ``path``, creating a missing file with mode 0600 first
     (SQLite gives its -wal and -shm the database file's mode), so that a file holding
     keys is never readable by others, not even for a moment. An existing file keeps its
@@ -280,7 +306,7 @@ def _connect(path: Union[str, "os.PathLike[str]"]) -> sqlite3.Connection:
             pass
         else:
             os.close(fd)
-    return sqlite3.connect(name)
+    return sqlite3.connect(name, timeout=timeout)
 
 
 def _configure(db: sqlite3.Connection) -> None:
@@ -299,6 +325,79 @@ def _checkpoint(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     except sqlite3.OperationalError:
         pass
+
+
+# SQLite result codes (primary, as in sqlite_errorname without an extended suffix) that mean
+# "cannot now": the store refuses the call and the sender retries later.
+_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR")
+_FULL = ("SQLITE_FULL",)
+# Their messages, for Pythons before 3.11 (no sqlite_errorname).
+_UNAVAILABLE_MESSAGES = ("database is locked", "database table is locked", "disk i/o error")
+_FULL_MESSAGES = ("database or disk is full",)
+
+
+def _refusal_of(e: sqlite3.OperationalError) -> Optional[StoreError]:
+    """The :class:`StoreError` of an SQLite error that means the store cannot take the
+    call now (busy, locked, full, I/O error), ``None`` for any other error."""
+    name = getattr(e, "sqlite_errorname", None)
+    if isinstance(name, str):
+        primary = "_".join(name.split("_")[:2])
+        unavailable, full = primary in _UNAVAILABLE, primary in _FULL
+    else:
+        text = str(e).lower()
+        unavailable = any(m in text for m in _UNAVAILABLE_MESSAGES)
+        full = any(m in text for m in _FULL_MESSAGES)
+    if full:
+        return StoreFullError(f"SQLite: {e}")
+    if unavailable:
+        return StoreUnavailableError(f"SQLite: {e}")
+    return None
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _refusing(method: _F) -> _F:
+    """A store method called by :class:`tcmcare.Receiver`: SQLite's busy, locked, full and
+    I/O errors are raised as the :class:`StoreError` refusals the receiver answers with
+    "store unavailable" (the SQLite error is the ``__cause__``); every other exception
+    goes to the caller of the receiver."""
+
+    @functools.wraps(method)
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as e:
+            refusal = _refusal_of(e)
+            if refusal is None:
+                raise
+            raise refusal from e
+
+    return cast(_F, refusing)
+
+
+class _Database:
+    """An SQLite connection that belongs to the thread that opened it."""
+
+    _conn: sqlite3.Connection
+    _thread: int
+
+    def _open(self, path: Union[str, "os.PathLike[str]"], timeout: float = 5.0) -> None:
+        self._conn = _connect(path, timeout)
+        self._thread = threading.get_ident()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        here = threading.get_ident()
+        if here != self._thread:
+            name = type(self).__name__
+            raise StoreThreadError(
+                f"this {name} was created in thread {self._thread} and is used in thread"
+                f" {here}: an SQLite connection works only in the thread that opened it;"
+                f" open one {name} per thread (on the same database file) or call it from"
+                " its own thread"
+            )
+        return self._conn
 
 
 _READABLE_SCHEMAS = ("1", str(STORE_SCHEMA_VERSION))
@@ -327,16 +426,24 @@ def _unix(when: object) -> Optional[int]:
     return int(ts)
 
 
-class SQLiteStore:
+class SQLiteStore(_Database):
     """The built-in record store on Python's :mod:`sqlite3`: a :class:`RecordStore`, a
     :class:`SealedReceiverStore` and a :class:`KeyStore` (``Receiver(store, keys=store)``
     makes a sealed terminal with this one object).
 
-    ``path`` is a database file (created when missing) or ``":memory:"``.
+    ``path`` is a database file (created when missing) or ``":memory:"``; ``timeout`` is
+    how long (seconds) a call waits for another connection's write lock before the store
+    refuses it.
+
+    The methods :class:`tcmcare.Receiver` calls raise SQLite's busy, locked, full and I/O
+    errors as :class:`tcmcare.errors.StoreUnavailableError` /
+    :class:`tcmcare.errors.StoreFullError` (the receiver's "store failed" events); any other
+    error goes to the receiver's caller. A store works only in the thread that created it
+    (:class:`tcmcare.errors.StoreThreadError` otherwise); open one per thread.
     """
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:") -> None:
-        self._db = _connect(path)
+    def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:", *, timeout: float = 5.0) -> None:
+        self._open(path, timeout)
         try:
             # The version first, read only: a database of another schema is refused
             # before anything (tables, journal mode) is written to it.
@@ -478,6 +585,7 @@ class SQLiteStore:
 
     # -- ReceiverStore -------------------------------------------------------------------
 
+    @_refusing
     def watermark(self, device: int, epoch: int) -> int:
         """The watermark of stream ``(device, epoch)`` (0 if never seen)."""
         row = self._db.execute(
@@ -485,6 +593,7 @@ class SQLiteStore:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
+    @_refusing
     def commit(
         self,
         device: int,
@@ -544,6 +653,7 @@ class SQLiteStore:
 
     # -- SealedReceiverStore -------------------------------------------------------------
 
+    @_refusing
     def last_counter(self, device: int, epoch: int) -> FrameCounter:
         """The last frame counter accepted of stream ``(device, epoch)``
         (``FrameCounter(0, 0)``: none)."""
@@ -562,11 +672,13 @@ class SQLiteStore:
             (device, epoch, key_id, value),
         )
 
+    @_refusing
     def note_counter(self, device: int, epoch: int, counter: FrameCounter) -> None:
         """Raises the stream's last counter to ``counter`` (never lowers it), durably."""
         with self._db:
             self._raise_counter(device, epoch, counter)
 
+    @_refusing
     def commit_sealed(
         self,
         device: int,
@@ -624,6 +736,7 @@ class SQLiteStore:
             )
         ]
 
+    @_refusing
     def lookup(self, device: int, key_id: int) -> KeyLookup:
         """See :meth:`KeyStore.lookup`."""
         row = self._db.execute("SELECT revoked FROM devices WHERE device = ?", (device,)).fetchone()
@@ -638,6 +751,7 @@ class SQLiteStore:
             return "unknown_key"
         return _native.DeviceKey(bytes(key[0]))
 
+    @_refusing
     def reserve_downlink(self, device: int, key_id: int, count: int) -> Optional[int]:
         """See :meth:`KeyStore.reserve_downlink`; committed before it returns."""
         with self._db:
@@ -656,6 +770,7 @@ class SQLiteStore:
             )
         return reserved + 1
 
+    @_refusing
     def key_used(self, device: int, key_id: int) -> None:
         """A frame under ``key_id`` was accepted: retires the device's older keys."""
         with self._db:
@@ -687,7 +802,7 @@ class SQLiteStore:
         self.close()
 
 
-class SQLiteOutboxStorage:
+class SQLiteOutboxStorage(_Database):
     """The built-in :class:`OutboxStorage` on :mod:`sqlite3`: every append is committed
     (durable) before it returns; appends beyond ``capacity_bytes`` of entries are refused,
     never overwriting. Also a :class:`SealStore`, for a sealed :class:`tcmcare.Outbox`."""
@@ -696,7 +811,7 @@ class SQLiteOutboxStorage:
         self, path: Union[str, "os.PathLike[str]"] = ":memory:", *, capacity_bytes: int = 64 * 1024 * 1024
     ) -> None:
         self.capacity_bytes = capacity_bytes
-        self._db = _connect(path)
+        self._open(path)
         try:
             _configure(self._db)
             with self._db:
