@@ -18,23 +18,42 @@
  *   6. record the staff's own entries (--script: constitution assessments, treatments,
  *      herbal prescriptions and deliveries, follow-ups, registrations) as records of
  *      the terminal itself: its device id, its storage epoch, its sequence numbers;
- *   7. print every stored record as one JSON line on stdout.
+ *   7. print every stored record as one JSON line on stdout, flushed before the kiosk
+ *      is acknowledged; a record committed but not printed (a crash between the two) is
+ *      printed when the terminal next serves (the output cursor), so the output loses
+ *      nothing (after a crash the last batch may appear twice, same record ids).
  *
  * Usage:
  *   terminal --db FILE [--listen PORT] [--trusted-link] [--reply PATH]
  *            [--device ID --script FILE] [--clock START [--clock-rate R]]
  *            [--time-sync SECONDS] [--stats FILE]
+ *            [--max-connections N] [--handshake-timeout S] [--idle-timeout S]
+ *            [--write-buffer BYTES]
+ *   terminal --db FILE --export [--after RECORD_NO]
  *   terminal --db FILE --provision KIOSK_ID --listen PORT [--timeout SECONDS]
  *   terminal --db FILE --revoke KIOSK_ID
  *   terminal --db FILE --rotate KIOSK_ID
  *
- *   --db FILE         SQLite database (created if missing), schema below.
- *   --listen PORT     serve kiosks on TCP PORT (127.0.0.1), up to 16 connections at
- *                     once, each with its own frame decoder and receiver; replies go back
- *                     on the connection. Until SIGINT / SIGTERM.
- *   --trusted-link    also accept unsealed (plain) frames, answered plain. Only for a
- *                     link you trust (a bench, a cable inside a locked enclosure); by
- *                     default every frame must be sealed by a provisioned kiosk.
+ *   --db FILE         SQLite database (created 0600 if missing: it holds keys), schema
+ *                     below. A database of a newer schema is refused, unchanged: exit 3.
+ *   --listen PORT     serve kiosks on TCP PORT (127.0.0.1), each connection with its own
+ *                     frame decoder and receiver; replies go back on the connection,
+ *                     never blocking the terminal. Until SIGINT / SIGTERM.
+ *   --max-connections N   connections at once (default 64). At the cap, the oldest
+ *                     connection without an accepted hello is closed for the new one; if
+ *                     every connection is a kiosk's, the new one is closed.
+ *   --handshake-timeout S a connection without an accepted hello after S seconds is
+ *                     closed (default 10).
+ *   --idle-timeout S  a kiosk's connection silent for S seconds is closed (default 0:
+ *                     never; a kiosk's new connection closes its older ones anyway).
+ *   --write-buffer B  replies a connection has not read, at most B bytes (default 65536,
+ *                     also its socket send buffer); beyond, the connection is dropped.
+ *   --trusted-link    also accept unsealed (plain) frames, answered plain, from a device
+ *                     the terminal holds no key of (a kiosk with a key is never accepted
+ *                     unsealed). Only for a link you trust (a bench, a cable inside a
+ *                     locked enclosure); by default every frame must be sealed.
+ *   --export          print every stored record (after record_no --after) as the JSON
+ *                     lines it was printed as when it arrived, and exit.
  *   --provision ID    give kiosk ID its identity and a fresh key: generate the key, store
  *                     it (device_keys; older keys of the kiosk are retired), choose the
  *                     kiosk's epoch (one past any epoch of it in the database), then wait
@@ -61,7 +80,10 @@
  *                     clock.
  *   --time-sync S     send every kiosk the terminal's time every S seconds (real time).
  *   --stats FILE      write what the lines did (frames, CRC rejects, hellos, batches,
- *                     duplicates re-acknowledged, gaps, per kiosk) as JSON on exit.
+ *                     duplicates re-acknowledged, gaps, per kiosk; connections closed by
+ *                     reason) as JSON on exit. Per kiosk means per authenticated kiosk: a
+ *                     refused frame counts for the kiosk whose hello the connection
+ *                     carried, else as "unattributed", never for the id its header claims.
  *
  * Build:
  *   cc -std=c99 terminal.c terminal_script.c $(pkg-config --cflags --libs tcmcare) -lsqlite3
@@ -466,6 +488,9 @@ static int db_watermark(terminal_db *t, uint32_t device, uint32_t epoch, uint32_
     rc = sqlite3_step(t->get_watermark);
     if (rc == SQLITE_ROW) {
         *out = (uint32_t)sqlite3_column_int64(t->get_watermark, 0);
+        /* Reset now: a statement left on its row keeps a read transaction open, which
+         * holds back checkpoints (a deleted key would stay in the WAL). */
+        sqlite3_reset(t->get_watermark);
         return 0;
     }
     if (rc == SQLITE_DONE) {
@@ -1847,7 +1872,8 @@ static void serve_stdin(terminal *t, line *l) {
     }
 }
 
-#define LISTEN_BACKLOG 128 /* connections the kernel queues until accepted */
+#define LISTEN_BACKLOG 1024 /* connections the kernel queues until accepted (capped by
+                             * net.core.somaxconn): a flood waits there, not in SYN retries */
 
 /* Listens on 127.0.0.1:port; returns the socket or -1. */
 static int listen_on(int port) {
@@ -1883,12 +1909,14 @@ static void on_signal(int sig) {
  */
 #define DEFAULT_MAX_CONNECTIONS 64      /* lines at once (--max-connections) */
 #define MAX_MAX_CONNECTIONS 4096
-#define DEFAULT_HANDSHAKE_TIMEOUT_S 5.0 /* to say an accepted hello (--handshake-timeout) */
+#define DEFAULT_HANDSHAKE_TIMEOUT_S 10.0 /* to say an accepted hello (--handshake-timeout) */
 #define DEFAULT_IDLE_TIMEOUT_S 0.0      /* kiosk silent this long is closed; 0: never
                                          * (--idle-timeout) */
 #define DEFAULT_WRITE_BUFFER 65536      /* replies not taken by the socket (--write-buffer) */
 #define MIN_WRITE_BUFFER 4096
 #define ACCEPTS_PER_ROUND 16            /* new connections taken per poll round */
+#define EVICT_MIN_AGE_S 0.25            /* an unauthenticated line's minimum time before it
+                                         * can be evicted for a new connection */
 #define CHECKPOINT_RETRY_S 1.0
 
 typedef struct serve_options {
@@ -1940,6 +1968,34 @@ static void line_end(terminal *t, line *l, int why) {
         close(l->in_fd);
     }
     line_close(l);
+}
+
+/* The line without an accepted hello that has been open longest (n if none). */
+static size_t oldest_unauthenticated(line *lines, size_t n) {
+    size_t victim = n;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (lines[i].device == 0 &&
+            (victim == n || lines[i].opened.tv_sec < lines[victim].opened.tv_sec ||
+             (lines[i].opened.tv_sec == lines[victim].opened.tv_sec &&
+              lines[i].opened.tv_nsec < lines[victim].opened.tv_nsec))) {
+            victim = i;
+        }
+    }
+    return victim;
+}
+
+/* Reads what a TCP line has (one chunk) and handles it; marks the line for closing when
+ * the peer has gone. */
+static void line_read(terminal *t, line *l) {
+    uint8_t chunk[512];
+    ssize_t got = read(l->in_fd, chunk, sizeof chunk);
+    if (got > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &l->last_input);
+        on_bytes(t, l, chunk, (size_t)got);
+    } else if (got == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        l->closing = CLOSE_HUNG_UP;
+    }
 }
 
 /* Makes an accepted socket non-blocking with a send buffer of about `bytes` (so a peer
@@ -1994,17 +2050,30 @@ static int serve_tcp(terminal *t, int port, script *sc, const serve_options *o) 
 
     while (!stop) {
         int ready;
-        /* The listening socket is always polled: at the cap a new connection still gets
-         * an answer (room made by eviction, or closed), and the backlog never fills. */
+        int wait_ms;
+        /* The listening socket is polled whenever a new connection can be answered: below
+         * the cap; at the cap when every line is a kiosk's (the new one is closed) or the
+         * oldest unauthenticated line has had EVICT_MIN_AGE_S (it makes room). Until then,
+         * at most EVICT_MIN_AGE_S, new connections wait in the kernel's backlog: a flood
+         * of connections cannot churn a kiosk's new one out before its hello is read. */
         fds[0].fd = lfd;
         fds[0].events = POLLIN;
         fds[0].revents = 0;
+        wait_ms = 100;
+        if (n == o->max_connections) {
+            size_t victim = oldest_unauthenticated(lines, n);
+            double age = victim < n ? real_seconds_since(&lines[victim].opened) : 0;
+            if (victim < n && age < EVICT_MIN_AGE_S) {
+                fds[0].events = 0;
+                wait_ms = (int)((EVICT_MIN_AGE_S - age) * 1000) + 1;
+            }
+        }
         for (i = 0; i < n; i++) {
             fds[i + 1].fd = lines[i].in_fd;
             fds[i + 1].events = (short)(POLLIN | (lines[i].out_len > 0 ? POLLOUT : 0));
             fds[i + 1].revents = 0;
         }
-        ready = poll(fds, n + 1, 100);
+        ready = poll(fds, n + 1, wait_ms);
         if (ready < 0 && errno != EINTR) {
             fprintf(stderr, "terminal: poll: %s\n", strerror(errno));
             break;
@@ -2017,14 +2086,7 @@ static int serve_tcp(terminal *t, int port, script *sc, const serve_options *o) 
                 line_flush(l);
             }
             if ((re & (POLLIN | POLLHUP | POLLERR)) && l->closing == CLOSE_NONE) {
-                uint8_t chunk[512];
-                ssize_t got = read(l->in_fd, chunk, sizeof chunk);
-                if (got > 0) {
-                    clock_gettime(CLOCK_MONOTONIC, &l->last_input);
-                    on_bytes(t, l, chunk, (size_t)got);
-                } else if (got == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
-                    l->closing = CLOSE_HUNG_UP;
-                }
+                line_read(t, l);
             }
         }
         /* A kiosk that said hello on a new connection: its older ones are stale. */
@@ -2063,19 +2125,16 @@ static int serve_tcp(terminal *t, int port, script *sc, const serve_options *o) 
         /* New connections. At the cap, the oldest connection that has not said hello
          * makes room; if every one is a kiosk's, the new one is closed. */
         for (j = 0; j < ACCEPTS_PER_ROUND && (fds[0].revents & POLLIN); j++) {
-            int cfd = accept(lfd, NULL, NULL);
+            size_t victim = n == o->max_connections ? oldest_unauthenticated(lines, n) : n;
+            int cfd;
+            if (victim < n && real_seconds_since(&lines[victim].opened) < EVICT_MIN_AGE_S) {
+                break; /* every connection had less than its minimum time: later */
+            }
+            cfd = accept(lfd, NULL, NULL);
             if (cfd < 0) {
                 break; /* EAGAIN: no more waiting */
             }
             if (n == o->max_connections) {
-                size_t victim = n;
-                for (i = 0; i < n; i++) {
-                    if (lines[i].device == 0 &&
-                        (victim == n || real_seconds_since(&lines[i].opened) >
-                                            real_seconds_since(&lines[victim].opened))) {
-                        victim = i;
-                    }
-                }
                 if (victim == n) {
                     line refused;
                     memset(&refused, 0, sizeof refused);
@@ -2097,6 +2156,9 @@ static int serve_tcp(terminal *t, int port, script *sc, const serve_options *o) 
                 line_end(t, &lines[n], CLOSE_STOP);
                 continue;
             }
+            /* A kiosk's hello is usually there already: take it now, before further
+             * accepts of this round could make this the oldest unauthenticated line. */
+            line_read(t, &lines[n]);
             n++;
         }
         if (sc != NULL) {
