@@ -15,9 +15,11 @@
  *                   Without it the frames travel unsealed (the terminal needs
  *                   --trusted-link).
  *   --provision     provisioning mode (a real kiosk: a button held at power-up): take
- *                   the terminal's provisioning frame, store the credentials in the
- *                   --seal-state FILE, answer 0xA2 0x00 (or 0xA2 and an error code),
- *                   exit.
+ *                   the terminal's provisioning frame, store the credentials (the key
+ *                   mixed with 16 random bytes) in the --seal-state FILE (0600), answer
+ *                   with the confirmation that proves it holds the key (or 0xA2 and an
+ *                   error code), log the key's fingerprint for staff to compare with the
+ *                   terminal's, exit.
  *   --mtu BYTES     largest frame sent (default TCM_DEFAULT_MTU; small: more frames)
  *   --drop K        lose about one frame in K, at random (the sender resends what is
  *                   not acknowledged)
@@ -209,7 +211,10 @@ static int fail(const char *what, tcm_status s) {
 
 /* Provisioning mode: one frame in, the credentials stored, one answer out. */
 static int provision(int port, tcm_seal_store *seals) {
-    uint8_t chunk[256], got[TCM_FRAME_DECODER_CAPACITY], frame[16];
+    uint8_t chunk[256], got[TCM_FRAME_DECODER_CAPACITY];
+    uint8_t frame[2 * TCM_MAX_PROVISION_CONFIRM_LEN + 8];
+    uint8_t confirmation[TCM_MAX_PROVISION_CONFIRM_LEN];
+    char fp[TCM_KEY_FINGERPRINT_LEN];
     tcm_frame_decoder *dec = NULL;
     uint64_t deadline = now_ms() + 30000;
     int fd = connect_to(port);
@@ -233,7 +238,7 @@ static int provision(int port, tcm_seal_store *seals) {
             break;
         }
         while (r > 0 && rc != 0) {
-            size_t used = 0, glen = 0, flen = 0;
+            size_t used = 0, glen = 0, flen = 0, clen = 0;
             tcm_seal_info info;
             uint8_t answer[2] = {0xA2, 0};
             tcm_status s = tcm_frame_decoder_feed(dec, p, (size_t)r, &used, got, sizeof got, &glen);
@@ -245,23 +250,32 @@ static int provision(int port, tcm_seal_store *seals) {
                 }
                 continue;
             }
-            s = tcm_seal_provision(seals, got, glen, 1, &info);
+            s = tcm_seal_accept_provision(seals, got, glen, 1, &info, confirmation,
+                                          sizeof confirmation, &clen, fp);
             memset(got, 0, sizeof got);
-            /* 0 done; 1 not in provisioning mode; 2 malformed; 3 storage failed. */
-            answer[1] = s == TCM_STATUS_OK                          ? 0
-                        : s == TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE ? 1
-                        : s == TCM_STATUS_SEAL_PROVISION_MALFORMED      ? 2
-                                                                        : 3;
-            tcm_frame_encode(answer, sizeof answer, frame, sizeof frame, &flen);
-            if (write(fd, frame, flen) != (ssize_t)flen) {
-                break;
-            }
-            if (s != TCM_STATUS_OK) {
+            if (s == TCM_STATUS_OK) {
+                /* The confirmation proves to the terminal that this kiosk holds the key. */
+                s = tcm_frame_encode(confirmation, clen, frame, sizeof frame, &flen);
+            } else {
+                /* 1 not in provisioning mode; 2 malformed; 3 stale; 4 storage failed. */
+                answer[1] = s == TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE ? 1
+                            : s == TCM_STATUS_SEAL_PROVISION_MALFORMED    ? 2
+                            : s == TCM_STATUS_SEAL_PROVISION_STALE        ? 3
+                                                                          : 4;
+                tcm_frame_encode(answer, sizeof answer, frame, sizeof frame, &flen);
                 fail("provisioning", s);
+                if (write(fd, frame, flen) != (ssize_t)flen) {
+                    fprintf(stderr, "kiosk_sim: cannot send the refusal\n");
+                }
                 break;
             }
-            fprintf(stderr, "kiosk_sim: provisioned: device %u, epoch %u, key id %u\n",
-                    (unsigned)info.device, (unsigned)info.epoch, (unsigned)info.key_id);
+            if (s != TCM_STATUS_OK || write(fd, frame, flen) != (ssize_t)flen) {
+                fprintf(stderr, "kiosk_sim: cannot send the provisioning confirmation\n");
+                break;
+            }
+            fprintf(stderr,
+                    "kiosk_sim: provisioned: device %u, epoch %u, key id %u, key fingerprint %s\n",
+                    (unsigned)info.device, (unsigned)info.epoch, (unsigned)info.key_id, fp);
             rc = 0;
         }
     }

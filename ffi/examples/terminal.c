@@ -2288,9 +2288,12 @@ static long read_frame(int fd, uint8_t *payload, size_t cap, double timeout_s) {
 /*
  * Gives kiosk `kiosk` a fresh key and a new epoch: the key is stored first (active, with
  * the kiosk's older keys kept until it confirms), then sent to the kiosk, which must be
- * in provisioning mode, as one frame on the first connection to `port`. The kiosk
- * answers with one frame: PROVISION_MARKER (0xA2) and a result byte, 0 for success.
- * On success the older keys are retired; on failure the new key is deleted again.
+ * in provisioning mode, as one frame on the first connection to `port` (only that one).
+ * The kiosk answers with one frame: its confirmation (tcm_seal_accept_provision: its salt
+ * and a proof that it holds the link key made from ours), which replaces the stored key
+ * by the link key; or 0xA2 and an error code. Both sides print the link key's
+ * fingerprint for staff to compare. On success the older keys are retired; on failure
+ * the new key is deleted again.
  */
 static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     terminal_db *db = &t->db;
@@ -2334,9 +2337,9 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
         s = tcm_frame_encode(payload, n, frame, sizeof frame, &frame_len);
     }
     memset(payload, 0, sizeof payload);
-    tcm_device_key_free(key);
     if (s != TCM_STATUS_OK) {
         report("provisioning", s);
+        tcm_device_key_free(key);
         memset(key_bytes, 0, sizeof key_bytes);
         return -1;
     }
@@ -2346,6 +2349,7 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
                 &ins) != 0) {
         memset(key_bytes, 0, sizeof key_bytes);
         memset(frame, 0, sizeof frame);
+        tcm_device_key_free(key);
         return -1;
     }
     sqlite3_bind_int64(ins, 1, kiosk);
@@ -2357,6 +2361,7 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     if (!ok) {
         fprintf(stderr, "terminal: cannot store the key: %s\n", sqlite3_errmsg(db->db));
         memset(frame, 0, sizeof frame);
+        tcm_device_key_free(key);
         return -1;
     }
     ok = 0;
@@ -2373,11 +2378,41 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     }
     if (cfd >= 0 && write_all(cfd, frame, frame_len) == 0) {
         alen = read_frame(cfd, answer, sizeof answer, timeout_s);
-        if (alen == 2 && answer[0] == 0xA2 && answer[1] == 0) {
-            ok = 1;
-        } else if (alen >= 2 && answer[0] == 0xA2) {
+        if (alen == 2 && answer[0] == 0xA2) {
             fprintf(stderr, "terminal: the kiosk refused the provisioning (code %u)\n",
                     (unsigned)answer[1]);
+        } else if (alen > 0) {
+            /* The kiosk's confirmation: it proves it holds the link key made from ours
+             * and its own salt; that link key is what both sides seal with. */
+            tcm_device_key *link = NULL;
+            char fp[TCM_KEY_FINGERPRINT_LEN];
+            s = tcm_provision_confirm(kiosk, (uint32_t)epoch, (uint32_t)key_id, key, answer,
+                                      (size_t)alen, &link, fp);
+            if (s == TCM_STATUS_OK) {
+                s = tcm_device_key_export(link, key_bytes, sizeof key_bytes, &n);
+            }
+            tcm_device_key_free(link);
+            if (s != TCM_STATUS_OK) {
+                report("provisioning confirmation refused", s);
+            } else if (prepare(db->db,
+                               "UPDATE device_keys SET key = ?3 WHERE device = ?1 AND key_id = ?2",
+                               &ins) == 0) {
+                sqlite3_bind_int64(ins, 1, kiosk);
+                sqlite3_bind_int64(ins, 2, key_id);
+                sqlite3_bind_blob(ins, 3, key_bytes, TCM_KEY_LEN, SQLITE_TRANSIENT);
+                ok = sqlite3_step(ins) == SQLITE_DONE;
+                sqlite3_finalize(ins);
+                if (ok) {
+                    fprintf(stderr,
+                            "terminal: kiosk %u confirmed, key fingerprint %s (compare it with "
+                            "the kiosk's)\n",
+                            (unsigned)kiosk, fp);
+                } else {
+                    fprintf(stderr, "terminal: cannot store the key: %s\n",
+                            sqlite3_errmsg(db->db));
+                }
+            }
+            memset(key_bytes, 0, sizeof key_bytes);
         } else {
             fprintf(stderr, "terminal: no provisioning acknowledgement from the kiosk\n");
         }
@@ -2385,6 +2420,7 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
         fprintf(stderr, "terminal: no kiosk connected within %.0f s\n", timeout_s);
     }
     memset(frame, 0, sizeof frame);
+    tcm_device_key_free(key);
     if (cfd >= 0) {
         close(cfd);
     }
