@@ -2378,7 +2378,11 @@ static int provision(terminal *t, uint32_t kiosk, int port, double timeout_s) {
     }
     if (cfd >= 0 && write_all(cfd, frame, frame_len) == 0) {
         alen = read_frame(cfd, answer, sizeof answer, timeout_s);
-        if (alen == 2 && answer[0] == 0xA2) {
+        if (alen == 2 && answer[0] == 0xA2 && answer[1] == 0) {
+            fprintf(stderr, "terminal: the kiosk acknowledged without a confirmation (no proof "
+                            "it holds the key): refused; its firmware needs the confirmed "
+                            "provisioning\n");
+        } else if (alen == 2 && answer[0] == 0xA2) {
             fprintf(stderr, "terminal: the kiosk refused the provisioning (code %u)\n",
                     (unsigned)answer[1]);
         } else if (alen > 0) {
