@@ -54,6 +54,30 @@ fn wrong_type(py: Python<'_>, field: &str, what: &str) -> PyErr {
     )
 }
 
+/// The field name `from_dict` gives a whole record: the values of its dict are named by
+/// their keys (`"note"`), those of nested dicts by their path (`"id.device"`).
+pub const RECORD_FIELD: &str = "record";
+
+/// A `str` as text. A `str` that is not valid Unicode (a lone surrogate such as
+/// `"\ud800"`, which UTF-8 cannot encode) is a `SchemaError` naming `field`.
+fn text(s: &Bound<'_, PyString>, field: &str) -> PyResult<String> {
+    match s.to_cow() {
+        Ok(t) => Ok(t.into_owned()),
+        Err(_) => {
+            let at = s
+                .to_string_lossy()
+                .chars()
+                .position(|c| c == char::REPLACEMENT_CHARACTER)
+                .unwrap_or(0);
+            Err(wrong_type(
+                s.py(),
+                field,
+                &format!("a str with a lone surrogate (at {at}), which is not text"),
+            ))
+        }
+    }
+}
+
 /// A Python value as JSON. `field` names the value in errors.
 pub fn from_py(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
     let py = obj.py();
@@ -84,7 +108,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
             .ok_or_else(|| wrong_type(py, field, "a non-finite float"));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        return text(s, field).map(Value::String);
     }
     // datetime before date: a datetime is a date.
     if obj.is_instance(pyobjs::datetime_type(py)?)? {
@@ -99,7 +123,12 @@ pub fn from_py(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
             let key: String = k
                 .extract()
                 .map_err(|_| wrong_type(py, field, "a dict with non-string keys"))?;
-            let x = from_py(&v, field)?;
+            let child = if field == RECORD_FIELD {
+                key.clone()
+            } else {
+                format!("{field}.{key}")
+            };
+            let x = from_py(&v, &child)?;
             m.insert(key, x);
         }
         return Ok(Value::Object(m));

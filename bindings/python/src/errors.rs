@@ -98,20 +98,34 @@ pub fn from_record(py: Python<'_>, e: &RecordError, envelope: &[u8]) -> PyErr {
     }
 }
 
+/// The stable snake_case code of a frame error (`FrameError.code`).
+pub fn frame_code(e: &FrameError) -> &'static str {
+    match e {
+        FrameError::Empty => "empty",
+        FrameError::Cobs => "cobs",
+        FrameError::TooShort => "too_short",
+        FrameError::Crc { .. } => "crc",
+        FrameError::TooLong => "too_long",
+    }
+}
+
 /// The exception for a corrupt frame.
 pub fn from_frame(py: Python<'_>, e: &FrameError) -> PyErr {
-    let (code, expected, computed) = match e {
-        FrameError::Empty => ("empty", None, None),
-        FrameError::Cobs => ("cobs", None, None),
-        FrameError::TooShort => ("too_short", None, None),
-        FrameError::Crc { expected, computed } => ("crc", Some(*expected), Some(*computed)),
-        FrameError::TooLong => ("too_long", None, None),
+    let (expected, computed) = match e {
+        FrameError::Crc { expected, computed } => (Some(*expected), Some(*computed)),
+        _ => (None, None),
     };
     make(
         py,
         "_frame_error",
-        (code, e.to_string(), expected, computed),
+        (frame_code(e), e.to_string(), expected, computed),
     )
+}
+
+/// A `tcmcare.errors.FrameTooLongError`: a frame of `length` bytes (before its delimiter)
+/// would be longer than `limit`, the longest frame the stream decoders take.
+pub fn frame_too_long(py: Python<'_>, length: usize, limit: usize) -> PyErr {
+    make(py, "_frame_too_long_error", (length, limit))
 }
 
 /// A `tcmcare.errors.OutboxError` (or its `OutboxFullError` subclass for code `"full"`).
@@ -135,6 +149,13 @@ pub fn provision(py: Python<'_>, code: &str, message: &str) -> PyErr {
 /// of its `"rejected"` event (the Python side writes the message).
 pub fn rejected(py: Python<'_>, reason: &str, details: &Bound<'_, PyDict>) -> PyErr {
     make(py, "_rejected_error", (reason, details))
+}
+
+/// The `tcmcare.errors.RejectedError` subclass of `reason` for an operation of the
+/// terminal's own that the key store refused (`action`: `"rekey"`, `"time sync"`), worded
+/// as that operation's refusal, not as a received frame's.
+pub fn refused(py: Python<'_>, action: &str, reason: &str, details: &Bound<'_, PyDict>) -> PyErr {
+    make(py, "_rejected_error", (reason, details, action))
 }
 
 /// The stable name of a store error (`"unavailable"`, `"full"`, `"conflict"`).

@@ -277,7 +277,7 @@ impl PyRecord {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = cls.py();
-        let v = convert::from_py(data, "record")?;
+        let v = convert::from_py(data, convert::RECORD_FIELD)?;
         let r = from_json(py, &v)?;
         let base = py.get_type::<PyRecord>();
         if !cls.is(&base) && !cls.is(type_of_kind(py, r.kind())) {

@@ -36,8 +36,10 @@ use crate::errors;
 use crate::pyobjs;
 use crate::seal::{self, PyKeyStore, PySealStore};
 
-/// Largest frame a sync endpoint buffers before the delimiter (a batch under any sensible
-/// MTU); longer input is dropped up to the next delimiter and reported as a frame error.
+/// Largest frame (bytes before its delimiter) a sync endpoint (`Receiver.receive`,
+/// `Outbox.receive`) takes, and so the largest `frame()` makes and the largest MTU of an
+/// `Outbox`: a batch under any sensible MTU. A longer frame is dropped up to the next
+/// delimiter and reported as a frame error, however the input is chunked.
 pub const MAX_SYNC_FRAME_LEN: usize = 64 * 1024;
 
 /// Splits a byte stream into frame payloads (CRC checked).
@@ -54,7 +56,8 @@ impl FrameSplitter {
         while let Some(i) = rest.iter().position(|b| *b == FRAME_DELIMITER) {
             let (part, tail) = rest.split_at(i);
             rest = tail.get(1..).unwrap_or(&[]);
-            if self.overflow {
+            // The same rule whether the frame came in one chunk or many.
+            if self.overflow || self.buf.len() + part.len() > MAX_SYNC_FRAME_LEN {
                 self.overflow = false;
                 self.buf.clear();
                 out.push(Err(FrameError::TooLong));
@@ -68,10 +71,11 @@ impl FrameSplitter {
             out.push(decode_frame(&mut frame).map(<[u8]>::to_vec));
         }
         if !self.overflow {
-            self.buf.extend_from_slice(rest);
-            if self.buf.len() > MAX_SYNC_FRAME_LEN {
+            if self.buf.len() + rest.len() > MAX_SYNC_FRAME_LEN {
                 self.overflow = true;
                 self.buf.clear();
+            } else {
+                self.buf.extend_from_slice(rest);
             }
         }
         out
@@ -86,9 +90,21 @@ fn frame_bytes<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyBy
 }
 
 /// Frames a payload (`COBS(payload | CRC-32C) 00`), e.g. a reply of `Receiver.handle`.
+/// Raises `FrameTooLongError` when the frame would be longer than `MAX_SYNC_FRAME_LEN`
+/// bytes before its delimiter (no decoder would take it).
 #[pyfunction]
 fn frame<'py>(py: Python<'py>, payload: PyBackedBytes) -> PyResult<Bound<'py, PyBytes>> {
-    frame_bytes(py, &payload)
+    // COBS adds at least one byte to payload and CRC: no need to encode a huge payload.
+    let at_least = payload.len() + 5;
+    if at_least > MAX_SYNC_FRAME_LEN {
+        return Err(errors::frame_too_long(py, at_least, MAX_SYNC_FRAME_LEN));
+    }
+    let framed = frame_bytes(py, &payload)?;
+    let length = framed.as_bytes().len().saturating_sub(1);
+    if length > MAX_SYNC_FRAME_LEN {
+        return Err(errors::frame_too_long(py, length, MAX_SYNC_FRAME_LEN));
+    }
+    Ok(framed)
 }
 
 fn details<'py>(py: Python<'py>, items: &[(&str, Option<u64>)]) -> PyResult<Bound<'py, PyDict>> {
@@ -420,9 +436,33 @@ enum ReceiverKind {
     Sealed(Box<SealedReceiver<PyReceiverStore, PyKeyStore>>),
 }
 
+/// What a sealed reply of the terminal's own was for: the operation (`"rekey"`, `"time
+/// sync"`) and the device, epoch and key id it was to be sealed for.
+struct ReplyFor {
+    action: &'static str,
+    device: Option<u32>,
+    epoch: Option<u32>,
+    key_id: Option<u32>,
+}
+
 /// The exception for a sealed reply (time sync, key rotation) that could not be made;
-/// `store_error` is what the key store raised, if it failed.
-fn reply_error(py: Python<'_>, e: SealedReplyError, store_error: Option<PyErr>) -> PyErr {
+/// `store_error` is what the key store raised, if it refused. Key refusals are worded as
+/// refusals of the operation (`"rekey refused: ..."`), not as received frames'.
+fn reply_error(
+    py: Python<'_>,
+    e: SealedReplyError,
+    store_error: Option<PyErr>,
+    what: &ReplyFor,
+) -> PyErr {
+    let refused = |o: &OpenError| -> PyErr {
+        let result = seal::rejection(py, o, None).and_then(|(reason, d)| {
+            d.set_item("device", what.device)?;
+            d.set_item("epoch", what.epoch)?;
+            d.set_item("key_id", what.key_id)?;
+            Ok(errors::refused(py, what.action, reason, &d))
+        });
+        result.unwrap_or_else(|err| err)
+    };
     match e {
         SealedReplyError::NoSession => errors::seal(
             py,
@@ -433,9 +473,9 @@ fn reply_error(py: Python<'_>, e: SealedReplyError, store_error: Option<PyErr>) 
             format!("internal: output buffer too small ({needed} bytes needed)"),
         ),
         SealedReplyError::Key(OpenError::Store(s)) => {
-            store_error.unwrap_or_else(|| seal::rejected_error(py, &OpenError::Store(s), None))
+            store_error.unwrap_or_else(|| refused(&OpenError::Store(s)))
         }
-        SealedReplyError::Key(o) => seal::rejected_error(py, &o, None),
+        SealedReplyError::Key(o) => refused(&o),
         SealedReplyError::DownlinkExhausted => errors::seal(
             py,
             "downlink_exhausted",
@@ -678,6 +718,7 @@ impl PyReceiver {
                 Err(e) => {
                     let d = PyDict::new(py);
                     d.set_item("error", e.to_string())?;
+                    d.set_item("code", errors::frame_code(&e))?;
                     out.push(pyobjs::receiver_reply_type(py)?.call1((
                         PyBytes::new(py, &[]),
                         "frame_error",
@@ -719,7 +760,16 @@ impl PyReceiver {
                 }
                 match result {
                     Ok(n) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
-                    Err(e) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
+                    Err(e) => {
+                        let session = r.session();
+                        let what = ReplyFor {
+                            action: "time sync",
+                            device: session.map(|(d, _, _)| d.0),
+                            epoch: session.map(|(_, e, _)| e.0),
+                            key_id: session.map(|(_, _, k)| k.0),
+                        };
+                        Err(reply_error(py, e, r.keys_mut().last_error.take(), &what))
+                    }
                 }
             }
         }
@@ -759,7 +809,15 @@ impl PyReceiver {
         let result = match (self.pending.take(), rekeyed) {
             (Some(e), _) => Err(e),
             (None, Ok(n)) => frame_bytes(py, out.get(..n).unwrap_or(&[])),
-            (None, Err(e)) => Err(reply_error(py, e, r.keys_mut().last_error.take())),
+            (None, Err(e)) => {
+                let what = ReplyFor {
+                    action: "rekey",
+                    device: Some(device),
+                    epoch: Some(epoch),
+                    key_id: Some(from_key_id),
+                };
+                Err(reply_error(py, e, r.keys_mut().last_error.take(), &what))
+            }
         };
         out.zeroize();
         result
@@ -1100,6 +1158,12 @@ impl PyOutbox {
         seal_store: Option<Bound<'_, PyAny>>,
         lease_block: u32,
     ) -> PyResult<Self> {
+        if mtu > MAX_SYNC_FRAME_LEN {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "mtu {mtu} is above MAX_SYNC_FRAME_LEN ({MAX_SYNC_FRAME_LEN}), the longest \
+                 frame a receiver takes"
+            )));
+        }
         // The sealer first: an unprovisioned kiosk opens nothing.
         let sealer = match seal_store {
             None => None,

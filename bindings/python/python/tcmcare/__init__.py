@@ -20,6 +20,7 @@ from typing import Optional, Sequence, Union
 
 from . import _native
 from ._native import (
+    MAX_SYNC_FRAME_LEN,
     SCHEMA_VERSION,
     ConstitutionAssessment,
     ConstitutionRecord,
@@ -54,6 +55,7 @@ from .errors import (
     DecodeError,
     DownlinkExhaustedError,
     FrameError,
+    FrameTooLongError,
     IdConflictError,
     InconsistentError,
     KeyIdNotNewerError,
@@ -164,6 +166,7 @@ __all__ = [
     "provision_payload",
     "frame",
     "frame_payload",
+    "MAX_SYNC_FRAME_LEN",
     "accept_provision",
     "open_sealed",
     "FrameCounter",
@@ -187,6 +190,7 @@ __all__ = [
     "UnknownKindError",
     "FrameError",
     "CrcError",
+    "FrameTooLongError",
     "IdConflictError",
     "SchemaVersionError",
     "StoreError",

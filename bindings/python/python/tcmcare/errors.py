@@ -47,6 +47,7 @@ __all__ = [
     "UnknownKindError",
     "FrameError",
     "CrcError",
+    "FrameTooLongError",
     "IdConflictError",
     "SchemaVersionError",
     "StoreError",
@@ -174,6 +175,27 @@ class CrcError(FrameError):
         super().__init__(message, field="frame", code="crc")
         self.expected = expected
         self.computed = computed
+
+
+class FrameTooLongError(ValueError):
+    """:func:`tcmcare.frame` refused a payload: its frame would have ``length`` bytes
+    before the delimiter, more than ``limit`` (:data:`tcmcare.MAX_SYNC_FRAME_LEN`), the
+    longest frame :meth:`tcmcare.Receiver.receive` and :meth:`tcmcare.Outbox.receive`
+    take (they would drop it as ``"too_long"``)."""
+
+    length: int
+    limit: int
+
+    def __init__(self, message: str, *, length: int, limit: int) -> None:
+        super().__init__(message)
+        self.length = length
+        self.limit = limit
+
+
+def _frame_too_long_error(length: int, limit: int) -> FrameTooLongError:
+    return FrameTooLongError(
+        f"a frame of {length} bytes is longer than the {limit} bytes a decoder takes", length=length, limit=limit
+    )
 
 
 class IdConflictError(ValueError):
@@ -468,12 +490,40 @@ def _int_or_none(details: Mapping[str, Any], key: str) -> Optional[int]:
     return None if v is None else int(v)
 
 
-def _rejected_error(reason: str, details: Mapping[str, Any]) -> RejectedError:
-    """The exception of a rejection: ``details`` as in a ``"rejected"`` receiver event."""
+# What the key store's answers mean for an operation of the terminal's own (a key rotation,
+# a time sync) rather than for a received frame.
+_REFUSED_MESSAGES: Dict[str, str] = {
+    "unknown_device": "device {device} has no keys in the key store",
+    "unknown_key": "device {device} has no key {key_id}",
+    "revoked": "device {device} is revoked",
+    "store": "the key store failed ({error})",
+}
+
+
+def _rejected_error(reason: str, details: Mapping[str, Any], action: Optional[str] = None) -> RejectedError:
+    """The exception of a rejection: ``details`` as in a ``"rejected"`` receiver event.
+    With ``action`` (``"rekey"``, ``"time sync"``), the key store refused an operation of
+    the terminal's own: the message says so ("rekey refused: device 9 has no keys...")."""
     device = _int_or_none(details, "device")
     epoch = _int_or_none(details, "epoch")
     key_id = _int_or_none(details, "key_id")
     counter = _int_or_none(details, "counter")
+    if action is not None:
+        text = _REFUSED_MESSAGES.get(reason, reason.replace("_", " ")).format(
+            device=device, key_id=key_id, error=details.get("error", "unavailable")
+        )
+        message = f"{action} refused: {text}"
+        if reason == "store":
+            return StoreFailedError(
+                message,
+                error=str(details.get("error", "unavailable")),
+                device=device,
+                epoch=epoch,
+                key_id=key_id,
+                counter=counter,
+            )
+        cls = _REJECTED_CLASSES.get(reason, RejectedError)
+        return cls(message, reason=reason, device=device, epoch=epoch, key_id=key_id, counter=counter)
     where = "" if device is None else f" (device {device}, epoch {epoch}, key {key_id})"
     if reason == "replayed":
         last, got = int(details["last"]), int(details["got"])

@@ -413,6 +413,16 @@ def _stored_schema(db: sqlite3.Connection) -> Optional[str]:
     return None if row is None else str(row[0])
 
 
+def _id_arg(value: object, name: str, low: int) -> int:
+    """``value`` as a 32-bit id argument in ``low..2**32-1``: ``TypeError`` for anything but
+    an ``int`` (``bool`` included: ``True`` is not device 1), ``ValueError`` out of range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not low <= value <= 0xFFFFFFFF:
+        raise ValueError(f"{name} must be {low}..2**32-1, got {value}")
+    return value
+
+
 def _envelope_of(item: Union[_Bytes, "_native.Record"]) -> bytes:
     if isinstance(item, _native.Record):
         return _native.encode(item)
@@ -701,8 +711,8 @@ class SQLiteStore(_Database):
         only to greater ids. Adding a key does not lift a revocation."""
         if not isinstance(key, _native.DeviceKey):
             raise TypeError("add_key takes a tcmcare.DeviceKey")
-        if not (0 < device <= 0xFFFFFFFF and 0 <= key_id <= 0xFFFFFFFF):
-            raise ValueError("device must be 1..2**32-1 and key_id 0..2**32-1")
+        device = _id_arg(device, "device", 1)
+        key_id = _id_arg(key_id, "key_id", 0)
         with self._db:
             self._db.execute("INSERT INTO devices (device) VALUES (?) ON CONFLICT DO NOTHING", (device,))
             self._db.execute(
@@ -714,7 +724,9 @@ class SQLiteStore(_Database):
 
     def revoke(self, device: int) -> None:
         """Revokes ``device``: every frame of it is refused from now on (its keys stay, for
-        the record, but are never used again)."""
+        the record, but are never used again). ``device`` is an ``int`` in 1..2**32-1
+        (``TypeError`` / ``ValueError`` otherwise, nothing written)."""
+        device = _id_arg(device, "device", 1)
         with self._db:
             self._db.execute(
                 "INSERT INTO devices (device, revoked) VALUES (?, 1)"
