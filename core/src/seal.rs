@@ -834,13 +834,11 @@ fn confirmation_tag(link: &DeviceKey, epoch: Epoch, data: &[u8]) -> [u8; TAG_LEN
     n[0] = CONFIRM_NONCE_DOMAIN;
     n[4..8].copy_from_slice(&epoch.0.to_le_bytes());
     let mut empty = [0u8; 0];
-    let tag = link
-        .cipher()
+    link.cipher()
         .encrypt_inout_detached(&Nonce::from(n), data, (&mut empty[..]).into())
         // An empty plaintext never exceeds the cipher's limit.
         .map(|t| t.into())
-        .unwrap_or([0u8; TAG_LEN]);
-    tag
+        .unwrap_or([0u8; TAG_LEN])
 }
 
 /// What the terminal learns from a kiosk's [`ProvisionConfirmation`].

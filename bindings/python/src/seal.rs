@@ -12,9 +12,9 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
 use tcmcare_core::ids::{DeviceId, Epoch};
 use tcmcare_core::seal::{
-    is_sealed, open_in_place, DeviceKey, Direction, KeyId, KeyLookup, KeyStore, OpenError,
-    Provision, ProvisionError, SealHeader, SealState, SealStore, Sealer, DEFAULT_LEASE_BLOCK,
-    KEY_LEN, MAX_PROVISION_LEN,
+    is_sealed, open_in_place, open_provision_confirmation, DeviceKey, Direction, KeyFingerprint,
+    KeyId, KeyLookup, KeyStore, OpenError, Provision, ProvisionError, SealHeader, SealState,
+    SealStore, Sealer, DEFAULT_LEASE_BLOCK, KEY_LEN, MAX_PROVISION_LEN, PROVISION_SALT_LEN,
 };
 use tcmcare_core::sync::StoreError;
 
@@ -82,6 +82,13 @@ impl PyDeviceKey {
     /// only way out; never log them. Python cannot wipe the returned bytes.
     fn expose<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.key.as_bytes())
+    }
+
+    /// The key's short, non-secret fingerprint (`"1A2B-3C4D"`), for staff to compare
+    /// between a terminal and a kiosk.
+    #[getter]
+    fn fingerprint(&self) -> String {
+        KeyFingerprint::of(&self.key).to_string()
     }
 
     fn __repr__(&self) -> &'static str {
@@ -387,9 +394,9 @@ fn provision_payload<'py>(
     encoded
 }
 
-/// The kiosk side of provisioning: checks a provisioning payload and persists the new
-/// credentials in `seal_store`, only when `provisioning_mode` is true (on a kiosk, a
-/// physical action). Returns `(device, epoch, key_id)`.
+/// Withdrawn: a kiosk must confirm its provisioning to the terminal. Raises
+/// `ProvisionError` (code `"unconfirmed"`) and stores nothing; use
+/// `accept_provision_confirmed`.
 #[pyfunction]
 #[pyo3(signature = (seal_store, payload, *, provisioning_mode))]
 fn accept_provision(
@@ -398,9 +405,56 @@ fn accept_provision(
     payload: PyBackedBytes,
     provisioning_mode: bool,
 ) -> PyResult<(u32, u32, u32)> {
+    let _ = (payload, provisioning_mode);
+    PySealStore::new(seal_store)?;
+    Err(errors::provision(
+        py,
+        "unconfirmed",
+        "accept_provision() is withdrawn: use accept_provision_confirmed(), whose \
+         confirmation the terminal checks with confirm_provision()",
+    ))
+}
+
+/// The kiosk side of provisioning: checks a provisioning payload, mixes 16 bytes from
+/// `os.urandom` into the key (no two provisionings share a key, even when the same payload
+/// arrives twice) and persists the new credentials in `seal_store`, only when
+/// `provisioning_mode` is true (on a kiosk, a physical action). Returns
+/// `(device, epoch, key_id, confirmation, fingerprint)`: send `confirmation` back to the
+/// terminal (framed), log `fingerprint` for staff to compare with the terminal's.
+#[pyfunction]
+#[pyo3(signature = (seal_store, payload, *, provisioning_mode))]
+fn accept_provision_confirmed<'py>(
+    py: Python<'py>,
+    seal_store: &Bound<'py, PyAny>,
+    payload: PyBackedBytes,
+    provisioning_mode: bool,
+) -> PyResult<(u32, u32, u32, Bound<'py, PyBytes>, String)> {
     let store = PySealStore::new(seal_store)?;
-    match Sealer::provision(store, &payload, provisioning_mode, DEFAULT_LEASE_BLOCK) {
-        Ok(s) => Ok((s.device().0, s.epoch().0, s.key_id().0)),
+    let random = py
+        .import("os")?
+        .call_method1("urandom", (PROVISION_SALT_LEN,))?;
+    let random: PyBackedBytes = random.extract()?;
+    let mut salt = [0u8; PROVISION_SALT_LEN];
+    if random.len() != PROVISION_SALT_LEN {
+        return Err(PyRuntimeError::new_err("os.urandom returned a short read"));
+    }
+    salt.copy_from_slice(&random);
+    let result = Sealer::provision(
+        store,
+        &payload,
+        provisioning_mode,
+        DEFAULT_LEASE_BLOCK,
+        &salt,
+    );
+    salt.zeroize();
+    match result {
+        Ok((s, c)) => Ok((
+            s.device().0,
+            s.epoch().0,
+            s.key_id().0,
+            PyBytes::new(py, c.as_bytes()),
+            c.fingerprint().to_string(),
+        )),
         Err(ProvisionError::NotInProvisioningMode) => Err(errors::provision(
             py,
             "not_in_provisioning_mode",
@@ -411,10 +465,41 @@ fn accept_provision(
             "malformed",
             "malformed provisioning payload",
         )),
+        Err(e @ ProvisionError::Stale) => Err(errors::provision(py, "stale", &e.to_string())),
+        Err(e @ ProvisionError::WeakSalt) => {
+            Err(errors::provision(py, "weak_salt", &e.to_string()))
+        }
         Err(ProvisionError::InvalidLeaseBlock) => Err(PyRuntimeError::new_err(
             "internal: counter lease block must be 1 or more",
         )),
         Err(ProvisionError::Store(e)) => Err(e),
+    }
+}
+
+/// The terminal side of provisioning: checks the kiosk's `confirmation` for the
+/// provisioning it sent (`device`, `epoch`, `key_id`, `key`, as given to
+/// `provision_payload`). Returns `(link_key, fingerprint)`: keep `link_key` in the key
+/// store for `device` / `key_id` (instead of `key`) and print `fingerprint` for staff
+/// to compare with the kiosk's log. Raises the `RejectedError` subclass of the failure
+/// (`MalformedSealError`, `BadTagError`, `UnknownDeviceError`, ...).
+#[pyfunction]
+fn confirm_provision<'py>(
+    py: Python<'py>,
+    device: u32,
+    epoch: u32,
+    key_id: u32,
+    key: &Bound<'py, PyDeviceKey>,
+    confirmation: PyBackedBytes,
+) -> PyResult<(PyDeviceKey, String)> {
+    let sent = Provision {
+        device: DeviceId(device),
+        epoch: Epoch(epoch),
+        key_id: KeyId(key_id),
+        key: key.get().key.clone(),
+    };
+    match open_provision_confirmation(&sent, &confirmation) {
+        Ok(c) => Ok((PyDeviceKey { key: c.link_key }, c.fingerprint.to_string())),
+        Err(e) => Err(rejected_error(py, &e, None)),
     }
 }
 
@@ -458,6 +543,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDeviceKey>()?;
     m.add_function(wrap_pyfunction!(provision_payload, m)?)?;
     m.add_function(wrap_pyfunction!(accept_provision, m)?)?;
+    m.add_function(wrap_pyfunction!(accept_provision_confirmed, m)?)?;
+    m.add_function(wrap_pyfunction!(confirm_provision, m)?)?;
     m.add_function(wrap_pyfunction!(open_sealed, m)?)?;
     m.add("DEVICE_KEY_LEN", KEY_LEN)?;
     m.add("SEAL_TAG_LEN", tcmcare_core::seal::TAG_LEN)?;

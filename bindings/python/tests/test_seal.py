@@ -53,14 +53,20 @@ def payload_of(frame: bytes) -> bytes:
     return tcmcare._native.frame_payload(frame)
 
 
+def seal_state(device: int, epoch: int, key_id: int, key: DeviceKey) -> bytes:
+    """SealState bytes: version 1, device, epoch, key id, uplink reserved, downlink seen
+    (u32 LE each), then the key."""
+    ids = b"".join(v.to_bytes(4, "little") for v in (device, epoch, key_id, 0, 0))
+    return bytes([1]) + ids + key.expose()
+
+
 def provisioned(
     device: int = 7, epoch: int = 1, key_id: int = 1, key: DeviceKey = KEY, storage: Optional[SQLiteOutboxStorage] = None
 ) -> SQLiteOutboxStorage:
-    """A kiosk's storage provisioned with ``key``."""
+    """A kiosk's storage holding ``key`` as its link key, as after a confirmed
+    provisioning (the tests of provisioning itself are below)."""
     storage = storage if storage is not None else SQLiteOutboxStorage()
-    assert tcmcare.accept_provision(
-        storage, tcmcare.provision_payload(device, epoch, key_id, key), provisioning_mode=True
-    ) == (device, epoch, key_id)
+    storage.store_seal_state(seal_state(device, epoch, key_id, key))
     return storage
 
 
@@ -232,26 +238,65 @@ def test_accept_provision_only_in_provisioning_mode() -> None:
     assert isinstance(seal, tcmcare.SealStore)
     payload = tcmcare.provision_payload(7, 1, 1, KEY)
     with pytest.raises(errors.ProvisionError) as e:
-        tcmcare.accept_provision(seal, payload, provisioning_mode=False)
+        tcmcare.accept_provision_confirmed(seal, payload, provisioning_mode=False)
     assert e.value.code == "not_in_provisioning_mode" and seal.state is None
     for bad in (payload[:-1], payload + b"\x00", bytes([0xA1]) + payload[1:], bytes([0xA2, 0, 1, 1]) + KEY_BYTES, b""):
         with pytest.raises(errors.ProvisionError) as e:
-            tcmcare.accept_provision(seal, bad, provisioning_mode=True)
+            tcmcare.accept_provision_confirmed(seal, bad, provisioning_mode=True)
         assert e.value.code == "malformed"
     assert seal.state is None
-    assert tcmcare.accept_provision(seal, payload, provisioning_mode=True) == (7, 1, 1)
-    # SealState bytes: version 1, device, epoch, key id, uplink reserved, downlink seen
-    # (u32 LE each), then the key
-    assert seal.state == bytes([1]) + (7).to_bytes(4, "little") + (1).to_bytes(4, "little") + (
-        1
-    ).to_bytes(4, "little") + bytes(8) + KEY_BYTES
+    device, epoch, key_id, confirmation, fingerprint = tcmcare.accept_provision_confirmed(
+        seal, payload, provisioning_mode=True
+    )
+    assert (device, epoch, key_id) == (7, 1, 1)
+    # The terminal checks the kiosk's proof and learns the link key the kiosk stored.
+    link, fp = tcmcare.confirm_provision(7, 1, 1, KEY, confirmation)
+    assert fp == fingerprint == link.fingerprint
+    assert len(fp) == 9 and fp[4] == "-"
+    assert seal.state == seal_state(7, 1, 1, link)
+    # The link key is not the payload's key: the kiosk mixed in 16 random bytes.
+    assert seal.state is not None
+    assert link != KEY and KEY_BYTES not in seal.state
+    # The withdrawn call refuses and stores nothing.
+    with pytest.raises(errors.ProvisionError) as e:
+        tcmcare.accept_provision(MemorySealStore(), payload, provisioning_mode=True)
+    assert e.value.code == "unconfirmed"
+
+
+def test_the_same_payload_twice_gives_two_keys_and_stale_payloads_are_refused() -> None:
+    # Review finding 5: a wiped kiosk given the same payload again restarted its counters
+    # under the same key (nonce reuse). Each provisioning now makes a new link key.
+    payload = tcmcare.provision_payload(7, 1, 1, KEY)
+    first, second = MemorySealStore(), MemorySealStore()
+    c1 = tcmcare.accept_provision_confirmed(first, payload, provisioning_mode=True)[3]
+    c2 = tcmcare.accept_provision_confirmed(second, payload, provisioning_mode=True)[3]
+    k1, _ = tcmcare.confirm_provision(7, 1, 1, KEY, c1)
+    k2, _ = tcmcare.confirm_provision(7, 1, 1, KEY, c2)
+    assert k1 != k2 and first.state != second.state
+    # A payload that does not move the kiosk forward is refused, nothing stored.
+    before = first.state
+    for stale in (payload, tcmcare.provision_payload(7, 1, 0, OTHER_KEY)):
+        with pytest.raises(errors.ProvisionError) as e:
+            tcmcare.accept_provision_confirmed(first, stale, provisioning_mode=True)
+        assert e.value.code == "stale"
+    assert first.state == before
+    # A confirmation for another provisioning, or altered, is refused.
+    with pytest.raises(errors.BadTagError):
+        tcmcare.confirm_provision(7, 1, 1, OTHER_KEY, c1)
+    with pytest.raises(errors.UnknownDeviceError):
+        tcmcare.confirm_provision(8, 1, 1, KEY, c1)
+    altered = bytes([c1[0]]) + bytes([c1[1] ^ 1]) + c1[2:]
+    with pytest.raises(errors.BadTagError):
+        tcmcare.confirm_provision(7, 1, 1, KEY, altered)
+    with pytest.raises(errors.MalformedSealError):
+        tcmcare.confirm_provision(7, 1, 1, KEY, c1[:-1])
 
 
 def test_outbox_needs_a_provisioned_matching_seal_store() -> None:
     with pytest.raises(errors.NotProvisionedError):
         Outbox(device=7, epoch=1, seal_store=MemorySealStore())
     seal = MemorySealStore()
-    tcmcare.accept_provision(seal, tcmcare.provision_payload(7, 1, 1, KEY), provisioning_mode=True)
+    seal.store_seal_state(seal_state(7, 1, 1, KEY))
     with pytest.raises(errors.SealError) as e:
         Outbox(device=8, epoch=1, seal_store=seal)
     assert e.value.code == "identity_mismatch"
@@ -714,7 +759,7 @@ def test_kiosk_restart_skips_the_rest_of_its_lease(tmp_path: pathlib.Path) -> No
 
 def test_seal_store_writes_once_per_lease() -> None:
     seal = MemorySealStore()
-    tcmcare.accept_provision(seal, tcmcare.provision_payload(7, 1, 1, KEY), provisioning_mode=True)
+    seal.store_seal_state(seal_state(7, 1, 1, KEY))
     assert seal.writes == 1
     outbox = Outbox(device=7, epoch=1, seal_store=seal, lease_block=4)
     assert outbox.seal_store is seal
@@ -891,7 +936,7 @@ def test_fuzz_sealed_receiver_and_helpers() -> None:
         except errors.RejectedError:
             pass
         try:
-            tcmcare.accept_provision(MemorySealStore(), p, provisioning_mode=True)
+            tcmcare.accept_provision_confirmed(MemorySealStore(), p, provisioning_mode=True)
         except errors.ProvisionError:
             pass
     assert snapshot(store) == before

@@ -437,12 +437,15 @@ class CounterExhaustedError(SealError):
 
 class NotProvisionedError(SealError):
     """The seal store holds no key: provision the kiosk first
-    (:func:`tcmcare.accept_provision`)."""
+    (:func:`tcmcare.accept_provision_confirmed`)."""
 
 
 class ProvisionError(SealError):
-    """A provisioning payload was refused: ``code`` ``"malformed"`` or
-    ``"not_in_provisioning_mode"``."""
+    """A provisioning payload was refused: ``code`` ``"malformed"``,
+    ``"not_in_provisioning_mode"``, ``"stale"`` (an older epoch, or a key id not greater
+    than the current one), ``"weak_salt"`` (the random source failed) or
+    ``"unconfirmed"`` (the withdrawn :func:`tcmcare.accept_provision`: use
+    :func:`tcmcare.accept_provision_confirmed`)."""
 
 
 REJECTION_REASONS = (
