@@ -38,9 +38,8 @@ use crate::seal::{self, PyKeyStore, PySealStore};
 
 /// Largest frame (bytes before its delimiter) a sync endpoint (`Receiver.receive`,
 /// `Outbox.receive`) takes, and so the largest `frame()` makes and the largest MTU of an
-/// `Outbox`: a batch under any sensible MTU. A longer frame is dropped up to the next
-/// delimiter and reported as a frame error, however the input is chunked.
-pub const MAX_SYNC_FRAME_LEN: usize = 64 * 1024;
+/// `Outbox`: core's limit.
+pub use tcmcare_core::sync::MAX_SYNC_FRAME_LEN;
 
 /// Splits a byte stream into frame payloads (CRC checked).
 #[derive(Default)]

@@ -56,6 +56,13 @@ mod flash;
 #[cfg(feature = "alloc")]
 mod memory;
 
+/// Largest frame (bytes before its delimiter) a terminal's or platform's sync endpoint
+/// takes from a stream, and so the largest frame a sender makes and the largest MTU it
+/// may be configured with: a batch under any sensible MTU (a kiosk's is 256 bytes). A
+/// longer frame is dropped up to the next delimiter and reported, however the input is
+/// chunked. (Kiosks use smaller, fixed [`crate::wire::FrameDecoder`] buffers.)
+pub const MAX_SYNC_FRAME_LEN: usize = 64 * 1024;
+
 pub use message::{
     Ack, Batch, BatchBuilder, BatchRecords, Hello, Message, Nack, NackReason, TimeSync, Welcome,
     BATCH_HEAD_RESERVE, MAX_CONTROL_MESSAGE_LEN,
