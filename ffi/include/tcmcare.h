@@ -514,6 +514,16 @@ enum tcm_status
     TCM_STATUS_SEAL_RANDOM_UNAVAILABLE = 819,
     // The call needs a sealed receiver or sender, and this one is plain.
     TCM_STATUS_SEAL_NOT_SEALED = 820,
+    // The handle is in use by a call that has not returned: a callback called back
+    // into its own receiver or sender (or another thread uses it at the same time).
+    // Nothing was done; return from the callback first.
+    TCM_STATUS_REENTERED = 900,
+    // The pointer is a live handle of another type (a decoder passed as a receiver...).
+    // Nothing was done and the handle is untouched.
+    TCM_STATUS_WRONG_HANDLE = 901,
+    // The pointer is not a live handle: already freed, or never returned by a
+    // `tcm_*_new()` function. Nothing was done and its memory was not read.
+    TCM_STATUS_UNKNOWN_HANDLE = 902,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1908,7 +1918,8 @@ tcm_status tcm_constitution_guidance(uint8_t constitution,
 // `out` points to writable memory for a pointer.
 tcm_status tcm_frame_decoder_new(struct tcm_frame_decoder **out);
 
-// Releases a frame decoder; NULL is a no-op. Always `TCM_STATUS_OK`.
+// Releases a frame decoder; NULL is a no-op. `TCM_STATUS_OK`, or for misuse
+// `TCM_STATUS_WRONG_HANDLE` / `TCM_STATUS_UNKNOWN_HANDLE` (nothing freed).
 //
 // # Safety
 // `decoder` came from `tcm_frame_decoder_new()` (or is NULL) and is not used afterwards.
@@ -2139,7 +2150,8 @@ tcm_status tcm_device_key_export(const struct tcm_device_key *key,
                                  size_t cap,
                                  size_t *written);
 
-// Wipes and releases a key; NULL is a no-op. Always `TCM_STATUS_OK`.
+// Wipes and releases a key; NULL is a no-op. `TCM_STATUS_OK`, or for misuse (a double
+// free...) `TCM_STATUS_WRONG_HANDLE` / `TCM_STATUS_UNKNOWN_HANDLE` (nothing freed).
 //
 // # Safety
 // `key` came from `tcm_device_key_new()` / `_generate()` (or is NULL) and is not used
@@ -2227,7 +2239,9 @@ tcm_status tcm_receiver_new_sealed(const struct tcm_receiver_store *store,
                                    uint8_t security,
                                    struct tcm_receiver **out);
 
-// Releases a receiver; NULL is a no-op. Always `TCM_STATUS_OK`.
+// Releases a receiver; NULL is a no-op. `TCM_STATUS_OK`, or for misuse
+// `TCM_STATUS_REENTERED` (from its own callback) / `TCM_STATUS_WRONG_HANDLE` /
+// `TCM_STATUS_UNKNOWN_HANDLE`, and nothing is freed.
 //
 // # Safety
 // `receiver` came from `tcm_receiver_new()` (or is NULL) and is not used afterwards.
@@ -2350,8 +2364,9 @@ tcm_status tcm_sender_new_sealed(const struct tcm_outbox_storage *storage,
                                  uint8_t clock_valid,
                                  struct tcm_sender **out);
 
-// Releases a sender (the outbox stays in its storage); NULL is a no-op. Always
-// `TCM_STATUS_OK`.
+// Releases a sender (the outbox stays in its storage); NULL is a no-op. `TCM_STATUS_OK`,
+// or for misuse `TCM_STATUS_REENTERED` (from its own callback) /
+// `TCM_STATUS_WRONG_HANDLE` / `TCM_STATUS_UNKNOWN_HANDLE`, and nothing is freed.
 //
 // # Safety
 // `sender` came from `tcm_sender_new()` (or is NULL) and is not used afterwards.

@@ -45,7 +45,8 @@ pub unsafe extern "C" fn tcm_frame_decoder_new(out: *mut *mut tcm_frame_decoder)
     })
 }
 
-/// Releases a frame decoder; NULL is a no-op. Always `TCM_STATUS_OK`.
+/// Releases a frame decoder; NULL is a no-op. `TCM_STATUS_OK`, or for misuse
+/// `TCM_STATUS_WRONG_HANDLE` / `TCM_STATUS_UNKNOWN_HANDLE` (nothing freed).
 ///
 /// # Safety
 /// `decoder` came from `tcm_frame_decoder_new()` (or is NULL) and is not used afterwards.
@@ -53,7 +54,7 @@ pub unsafe extern "C" fn tcm_frame_decoder_new(out: *mut *mut tcm_frame_decoder)
 pub unsafe extern "C" fn tcm_frame_decoder_free(decoder: *mut tcm_frame_decoder) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        unsafe { handle::free(decoder) };
+        unsafe { handle::free(decoder)? };
         Ok(())
     })
 }

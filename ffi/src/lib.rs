@@ -11,7 +11,9 @@
 //! - every symbol starts with `tcm_`; every function returns a [`tcm_status`], with
 //!   `TCM_STATUS_OK` (0) for success and [`status::tcm_status_message`] for the text;
 //! - opaque handles come from `tcm_*_new` and are released by `tcm_*_free` (`NULL` is a
-//!   no-op); the library never hands out memory the caller must `free()`;
+//!   no-op); the library never hands out memory the caller must `free()`; a handle of
+//!   the wrong type, a freed one and one re-entered from its own callback give a status
+//!   (`handle`);
 //! - caller buffers always come with their length; functions that produce bytes report
 //!   the bytes written and, on `TCM_STATUS_BUFFER_TOO_SMALL`, the size needed;
 //! - every pointer is checked for NULL, and no panic crosses the boundary: each entry
@@ -44,9 +46,14 @@ pub use status::tcm_status;
 use status::fail;
 
 /// Runs the body of an entry point: converts its result into a status and a panic into
-/// `TCM_STATUS_PANIC`, so no unwinding ever reaches C.
+/// `TCM_STATUS_PANIC`, so no unwinding ever reaches C, and ends the body's uses of
+/// handles (so a callback that calls back into a handle in use is refused, and the
+/// handle is free again once the entry point returns).
 pub(crate) fn boundary(body: impl FnOnce() -> Result<(), tcm_status>) -> tcm_status {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    let mark = handle::uses_mark();
+    let result = catch_unwind(AssertUnwindSafe(body));
+    handle::release_uses_from(mark);
+    match result {
         Ok(Ok(())) => tcm_status::Ok,
         Ok(Err(status)) => status,
         Err(_) => fail(tcm_status::Panic, "panic caught at the C boundary"),

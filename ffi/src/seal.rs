@@ -185,7 +185,8 @@ pub unsafe extern "C" fn tcm_device_key_export(
     })
 }
 
-/// Wipes and releases a key; NULL is a no-op. Always `TCM_STATUS_OK`.
+/// Wipes and releases a key; NULL is a no-op. `TCM_STATUS_OK`, or for misuse (a double
+/// free...) `TCM_STATUS_WRONG_HANDLE` / `TCM_STATUS_UNKNOWN_HANDLE` (nothing freed).
 ///
 /// # Safety
 /// `key` came from `tcm_device_key_new()` / `_generate()` (or is NULL) and is not used
@@ -194,7 +195,7 @@ pub unsafe extern "C" fn tcm_device_key_export(
 pub unsafe extern "C" fn tcm_device_key_free(key: *mut tcm_device_key) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function. Dropping the `DeviceKey` zeroizes it.
-        unsafe { handle::free(key) };
+        unsafe { handle::free(key)? };
         Ok(())
     })
 }

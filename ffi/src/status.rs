@@ -15,6 +15,7 @@
 //! | 600..=699 | resident ID numbers |
 //! | 700..=799 | times and dates |
 //! | 800..=899 | sealed frames: keys, authentication, replay, provisioning |
+//! | 900..=999 | misuse of the API: handles re-entered, of the wrong type, not live |
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -298,10 +299,21 @@ pub enum tcm_status {
     SealRandomUnavailable = 819,
     /// The call needs a sealed receiver or sender, and this one is plain.
     SealNotSealed = 820,
+
+    /// The handle is in use by a call that has not returned: a callback called back
+    /// into its own receiver or sender (or another thread uses it at the same time).
+    /// Nothing was done; return from the callback first.
+    Reentered = 900,
+    /// The pointer is a live handle of another type (a decoder passed as a receiver...).
+    /// Nothing was done and the handle is untouched.
+    WrongHandle = 901,
+    /// The pointer is not a live handle: already freed, or never returned by a
+    /// `tcm_*_new()` function. Nothing was done and its memory was not read.
+    UnknownHandle = 902,
 }
 
 /// Every status, in number order (for lookups and tests).
-pub(crate) const ALL_STATUSES: [tcm_status; 118] = {
+pub(crate) const ALL_STATUSES: [tcm_status; 121] = {
     use tcm_status::*;
     [
         Ok,
@@ -422,6 +434,9 @@ pub(crate) const ALL_STATUSES: [tcm_status; 118] = {
         SealKeyWrongLength,
         SealRandomUnavailable,
         SealNotSealed,
+        Reentered,
+        WrongHandle,
+        UnknownHandle,
     ]
 };
 
@@ -565,6 +580,11 @@ impl tcm_status {
             SealKeyWrongLength => "a device key must be exactly 32 bytes",
             SealRandomUnavailable => "the operating system's random number generator failed",
             SealNotSealed => "this receiver or sender is not sealed",
+            Reentered => {
+                "handle in use by a call that has not returned (re-entered from a callback?)"
+            }
+            WrongHandle => "handle of another type",
+            UnknownHandle => "not a live handle (already freed, or not from this library)",
         }
     }
 }

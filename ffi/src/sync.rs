@@ -643,7 +643,9 @@ pub unsafe extern "C" fn tcm_receiver_new_sealed(
     })
 }
 
-/// Releases a receiver; NULL is a no-op. Always `TCM_STATUS_OK`.
+/// Releases a receiver; NULL is a no-op. `TCM_STATUS_OK`, or for misuse
+/// `TCM_STATUS_REENTERED` (from its own callback) / `TCM_STATUS_WRONG_HANDLE` /
+/// `TCM_STATUS_UNKNOWN_HANDLE`, and nothing is freed.
 ///
 /// # Safety
 /// `receiver` came from `tcm_receiver_new()` (or is NULL) and is not used afterwards.
@@ -651,7 +653,7 @@ pub unsafe extern "C" fn tcm_receiver_new_sealed(
 pub unsafe extern "C" fn tcm_receiver_free(receiver: *mut tcm_receiver) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        unsafe { handle::free(receiver) };
+        unsafe { handle::free(receiver)? };
         Ok(())
     })
 }
@@ -1459,8 +1461,9 @@ pub unsafe extern "C" fn tcm_sender_new_sealed(
     })
 }
 
-/// Releases a sender (the outbox stays in its storage); NULL is a no-op. Always
-/// `TCM_STATUS_OK`.
+/// Releases a sender (the outbox stays in its storage); NULL is a no-op. `TCM_STATUS_OK`,
+/// or for misuse `TCM_STATUS_REENTERED` (from its own callback) /
+/// `TCM_STATUS_WRONG_HANDLE` / `TCM_STATUS_UNKNOWN_HANDLE`, and nothing is freed.
 ///
 /// # Safety
 /// `sender` came from `tcm_sender_new()` (or is NULL) and is not used afterwards.
@@ -1468,7 +1471,7 @@ pub unsafe extern "C" fn tcm_sender_new_sealed(
 pub unsafe extern "C" fn tcm_sender_free(sender: *mut tcm_sender) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
-        unsafe { handle::free(sender) };
+        unsafe { handle::free(sender)? };
         Ok(())
     })
 }

@@ -7,6 +7,9 @@
 #include "check.h"
 #include "vectors.h"
 
+/* Handle misuse (test_misuse.c). */
+void test_misuse(void);
+
 unsigned checks_passed;
 unsigned checks_failed;
 
@@ -104,6 +107,7 @@ int main(int argc, char **argv) {
         {"id_numbers", test_id_numbers},
         {"sync", test_sync},
         {"seal", test_seal},
+        {"misuse", test_misuse},
     };
     unsigned passed = 0, failed = 0;
     size_t i;
