@@ -155,7 +155,7 @@ def test_bool_answers_are_refused(flag: bool) -> None:
     ],
 )
 def test_implausible_measurements(kwargs: Dict[str, Any], code: str, field: str) -> None:
-    with pytest.raises(tcmcare.ValidationError) as e:
+    with pytest.raises(tcmcare.RangeError) as e:
         assess_constitution([1] * 33, **kwargs)
     assert e.value.code == code and e.value.field == field
 

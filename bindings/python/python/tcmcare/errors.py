@@ -612,6 +612,7 @@ _VALIDATION_CLASSES: Dict[str, Type[ValidationError]] = {
     "weight_out_of_range": RangeError,
     "height_out_of_range": RangeError,
     "waist_out_of_range": RangeError,
+    "bmi_out_of_range": RangeError,
     "glucose_out_of_range": RangeError,
     "answer_out_of_range": RangeError,
     "duration_out_of_range": RangeError,
