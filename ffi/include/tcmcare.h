@@ -237,6 +237,12 @@
 // Bytes of a seal state (`tcm_seal_store`).
 #define TCM_SEAL_STATE_LEN 53
 
+// Bytes of a device's provisioning confirmation at most (`tcm_seal_accept_provision()`).
+#define TCM_MAX_PROVISION_CONFIRM_LEN 48
+
+// Bytes of a key fingerprint as text, its NUL included: `"1A2B-3C4D"`.
+#define TCM_KEY_FINGERPRINT_LEN 10
+
 // A reply buffer of this size always suffices for `tcm_receiver_handle()` and
 // `tcm_receiver_time_sync()`.
 #define TCM_MAX_CONTROL_MESSAGE_LEN 40
@@ -514,6 +520,16 @@ enum tcm_status
     TCM_STATUS_SEAL_RANDOM_UNAVAILABLE = 819,
     // The call needs a sealed receiver or sender, and this one is plain.
     TCM_STATUS_SEAL_NOT_SEALED = 820,
+    // A provisioning payload that does not move the device forward: its current device
+    // with an older epoch, or its current epoch with a key id not greater than the
+    // current one (replayed or out of date). Nothing stored.
+    TCM_STATUS_SEAL_PROVISION_STALE = 821,
+    // The device's provisioning salt is not random (its bytes are all equal): the
+    // random number generator failed. Nothing stored.
+    TCM_STATUS_SEAL_WEAK_SALT = 822,
+    // `tcm_seal_provision()` is withdrawn: a provisioning must be confirmed to the
+    // terminal, use `tcm_seal_accept_provision()`. Nothing stored.
+    TCM_STATUS_SEAL_PROVISION_UNCONFIRMED = 823,
     // The handle is in use by a call that has not returned: a callback called back
     // into its own receiver or sender (or another thread uses it at the same time).
     // Nothing was done; return from the callback first.
@@ -2175,22 +2191,81 @@ tcm_status tcm_provision_encode(uint32_t device,
                                 size_t cap,
                                 size_t *written);
 
-// A device in provisioning mode takes the terminal's provisioning `payload` (a decoded
-// frame): checks it, stores the new credentials through `*seal_store` and writes what
-// it stored (without the key) to `*info` (may be NULL). `provisioning_mode` (0 or 1) is
-// the physical input (a button held at power-up); 0 gives
-// `TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE` and stores nothing. Counting restarts at 1
-// for a new device, epoch or a greater key id; re-provisioning the current device and
-// epoch with the current key id keeps counting where it was.
+// Withdrawn: always returns `TCM_STATUS_SEAL_PROVISION_UNCONFIRMED` and stores
+// nothing. A device must confirm its provisioning to the terminal (its salt and a proof
+// that it holds the new link key): use `tcm_seal_accept_provision()`.
 //
 // # Safety
-// `seal_store` points to an initialised `tcm_seal_store` whose callbacks are valid;
-// `payload` to `len` readable bytes; `info` is NULL or writable.
+// None of the pointers is read.
 tcm_status tcm_seal_provision(const struct tcm_seal_store *seal_store,
                               const uint8_t *payload,
                               size_t len,
                               uint8_t provisioning_mode,
                               struct tcm_seal_info *info);
+
+// A device in provisioning mode takes the terminal's provisioning `payload` (a decoded
+// frame): checks it, mixes 16 bytes from the operating system's random number generator
+// into the key (so no two provisionings share a key, even when the same payload arrives
+// twice), stores the new credentials through `*seal_store`, writes what it stored
+// (without the key) to `*info` (may be NULL), the **confirmation** to send back to the
+// terminal (framed like any payload) to `confirmation` (`cap` at least
+// `TCM_MAX_PROVISION_CONFIRM_LEN`; `*written` its length) and the new key's fingerprint
+// (`"1A2B-3C4D"`, NUL-terminated) to `fingerprint` (`TCM_KEY_FINGERPRINT_LEN` bytes, may
+// be NULL), to log for staff to compare with the terminal's.
+//
+// `provisioning_mode` (0 or 1) is the physical input (a button held at power-up); 0
+// gives `TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE`. A payload that does not move the
+// device forward gives `TCM_STATUS_SEAL_PROVISION_STALE`. With `cap` too small,
+// `TCM_STATUS_BUFFER_TOO_SMALL` and `*written` = the size needed. On any error nothing is
+// stored. Counting starts at 1 under the new key.
+//
+// # Safety
+// `seal_store` points to an initialised `tcm_seal_store` whose callbacks are valid;
+// `payload` to `len` readable bytes; `info` is NULL or writable; `confirmation` to `cap`
+// writable bytes; `written` to a writable `size_t`; `fingerprint` is NULL or points to
+// `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+tcm_status tcm_seal_accept_provision(const struct tcm_seal_store *seal_store,
+                                     const uint8_t *payload,
+                                     size_t len,
+                                     uint8_t provisioning_mode,
+                                     struct tcm_seal_info *info,
+                                     uint8_t *confirmation,
+                                     size_t cap,
+                                     size_t *written,
+                                     char *fingerprint);
+
+// The terminal checks a device's provisioning `confirmation` (a decoded frame) for the
+// provisioning it sent (`device`, `epoch`, `key_id`, `key`, as given to
+// `tcm_provision_encode()`): the device must prove it holds the link key made from
+// `key` and its own salt. On success `*link_key` receives a new key handle with the link
+// key (keep it in the key store for `device` / `key_id`, instead of `key`, and free the
+// handle) and `fingerprint` (`TCM_KEY_FINGERPRINT_LEN` bytes, may be NULL) its
+// fingerprint, to print for staff to compare with the device's log. Errors, nothing
+// handed out: `TCM_STATUS_SEAL_MALFORMED` (not a confirmation),
+// `TCM_STATUS_SEAL_UNKNOWN_DEVICE` / `_WRONG_EPOCH` / `_UNKNOWN_KEY` (for another
+// provisioning), `TCM_STATUS_SEAL_BAD_TAG` (no proof).
+//
+// # Safety
+// `key` came from `tcm_device_key_new()` / `_generate()`; `confirmation` points to `len`
+// readable bytes; `link_key` to writable memory for a pointer; `fingerprint` is NULL or
+// points to `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+tcm_status tcm_provision_confirm(uint32_t device,
+                                 uint32_t epoch,
+                                 uint32_t key_id,
+                                 const struct tcm_device_key *key,
+                                 const uint8_t *confirmation,
+                                 size_t len,
+                                 struct tcm_device_key **link_key,
+                                 char *fingerprint);
+
+// Writes the fingerprint of `key` (`"1A2B-3C4D"`, NUL-terminated) to `out`
+// (`TCM_KEY_FINGERPRINT_LEN` bytes): the short, non-secret text staff compare between a
+// terminal and a device.
+//
+// # Safety
+// `key` came from `tcm_device_key_new()` / `_generate()` / `tcm_provision_confirm()`;
+// `out` points to `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+tcm_status tcm_device_key_fingerprint(const struct tcm_device_key *key, char *out);
 
 // Writes the message of `status` into `buf` (NUL-terminated).
 //

@@ -23,9 +23,10 @@ use std::ffi::c_void;
 
 use tcmcare_core::ids::{DeviceId, Epoch};
 use tcmcare_core::seal::{
-    DeviceKey, FrameCounter, KeyId, KeyLookup, KeyStore, OpenError, Provision, ProvisionError,
-    SealError, SealState, SealStore, Sealer, KEY_LEN, MAX_PROVISION_LEN, MAX_SEALED_REKEY_LEN,
-    MAX_SEAL_OVERHEAD, SEAL_STATE_LEN,
+    open_provision_confirmation, DeviceKey, FrameCounter, KeyFingerprint, KeyId, KeyLookup,
+    KeyStore, OpenError, Provision, ProvisionError, SealError, SealState, SealStore, Sealer,
+    KEY_LEN, MAX_PROVISION_CONFIRM_LEN, MAX_PROVISION_LEN, MAX_SEALED_REKEY_LEN, MAX_SEAL_OVERHEAD,
+    PROVISION_SALT_LEN, SEAL_STATE_LEN,
 };
 use tcmcare_core::sync::{SealedReplyError, StoreError, MAX_SEALED_CONTROL_LEN};
 use zeroize::{Zeroize, Zeroizing};
@@ -50,6 +51,10 @@ pub const TCM_MAX_PROVISION_LEN: usize = 48;
 pub const TCM_MAX_SEALED_REKEY_LEN: usize = 80;
 /// Bytes of a seal state (`tcm_seal_store`).
 pub const TCM_SEAL_STATE_LEN: usize = 53;
+/// Bytes of a device's provisioning confirmation at most (`tcm_seal_accept_provision()`).
+pub const TCM_MAX_PROVISION_CONFIRM_LEN: usize = 48;
+/// Bytes of a key fingerprint as text, its NUL included: `"1A2B-3C4D"`.
+pub const TCM_KEY_FINGERPRINT_LEN: usize = 10;
 
 const _: () = {
     assert!(TCM_KEY_LEN == KEY_LEN);
@@ -58,6 +63,7 @@ const _: () = {
     assert!(TCM_MAX_PROVISION_LEN == MAX_PROVISION_LEN);
     assert!(TCM_MAX_SEALED_REKEY_LEN == MAX_SEALED_REKEY_LEN);
     assert!(TCM_SEAL_STATE_LEN == SEAL_STATE_LEN);
+    assert!(TCM_MAX_PROVISION_CONFIRM_LEN == MAX_PROVISION_CONFIRM_LEN);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -586,17 +592,12 @@ pub struct tcm_seal_info {
     pub key_id: u32,
 }
 
-/// A device in provisioning mode takes the terminal's provisioning `payload` (a decoded
-/// frame): checks it, stores the new credentials through `*seal_store` and writes what
-/// it stored (without the key) to `*info` (may be NULL). `provisioning_mode` (0 or 1) is
-/// the physical input (a button held at power-up); 0 gives
-/// `TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE` and stores nothing. Counting restarts at 1
-/// for a new device, epoch or a greater key id; re-provisioning the current device and
-/// epoch with the current key id keeps counting where it was.
+/// Withdrawn: always returns `TCM_STATUS_SEAL_PROVISION_UNCONFIRMED` and stores
+/// nothing. A device must confirm its provisioning to the terminal (its salt and a proof
+/// that it holds the new link key): use `tcm_seal_accept_provision()`.
 ///
 /// # Safety
-/// `seal_store` points to an initialised `tcm_seal_store` whose callbacks are valid;
-/// `payload` to `len` readable bytes; `info` is NULL or writable.
+/// None of the pointers is read.
 #[no_mangle]
 pub unsafe extern "C" fn tcm_seal_provision(
     seal_store: *const tcm_seal_store,
@@ -605,23 +606,109 @@ pub unsafe extern "C" fn tcm_seal_provision(
     provisioning_mode: u8,
     info: *mut tcm_seal_info,
 ) -> tcm_status {
+    let _ = (seal_store, payload, len, provisioning_mode, info);
+    boundary(|| {
+        Err(fail(
+            tcm_status::SealProvisionUnconfirmed,
+            "use tcm_seal_accept_provision()",
+        ))
+    })
+}
+
+/// Writes `fp` as `"1A2B-3C4D"` and its NUL to `out` (`TCM_KEY_FINGERPRINT_LEN` bytes);
+/// nothing for NULL.
+///
+/// # Safety
+/// `out` is NULL or points to `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+unsafe fn write_fingerprint(fp: KeyFingerprint, out: *mut std::ffi::c_char) {
+    if out.is_null() {
+        return;
+    }
+    let text = format!("{fp}");
+    let mut b = [0u8; TCM_KEY_FINGERPRINT_LEN];
+    b[..text.len()].copy_from_slice(text.as_bytes());
+    // SAFETY: caller contract: `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), out.cast::<u8>(), b.len()) };
+}
+
+/// The provisioning error as a status (with detail).
+fn provision_error<E: std::fmt::Debug>(e: ProvisionError<E>) -> tcm_status {
+    match e {
+        ProvisionError::NotInProvisioningMode => fail(tcm_status::SealNotInProvisioningMode, e),
+        ProvisionError::Malformed => fail(tcm_status::SealProvisionMalformed, e),
+        ProvisionError::InvalidLeaseBlock => fail(tcm_status::InvalidArgument, e),
+        ProvisionError::Stale => fail(tcm_status::SealProvisionStale, e),
+        ProvisionError::WeakSalt => fail(tcm_status::SealWeakSalt, e),
+        ProvisionError::Store(_) => fail(tcm_status::SealStoreFailed, e),
+    }
+}
+
+/// A device in provisioning mode takes the terminal's provisioning `payload` (a decoded
+/// frame): checks it, mixes 16 bytes from the operating system's random number generator
+/// into the key (so no two provisionings share a key, even when the same payload arrives
+/// twice), stores the new credentials through `*seal_store`, writes what it stored
+/// (without the key) to `*info` (may be NULL), the **confirmation** to send back to the
+/// terminal (framed like any payload) to `confirmation` (`cap` at least
+/// `TCM_MAX_PROVISION_CONFIRM_LEN`; `*written` its length) and the new key's fingerprint
+/// (`"1A2B-3C4D"`, NUL-terminated) to `fingerprint` (`TCM_KEY_FINGERPRINT_LEN` bytes, may
+/// be NULL), to log for staff to compare with the terminal's.
+///
+/// `provisioning_mode` (0 or 1) is the physical input (a button held at power-up); 0
+/// gives `TCM_STATUS_SEAL_NOT_IN_PROVISIONING_MODE`. A payload that does not move the
+/// device forward gives `TCM_STATUS_SEAL_PROVISION_STALE`. With `cap` too small,
+/// `TCM_STATUS_BUFFER_TOO_SMALL` and `*written` = the size needed. On any error nothing is
+/// stored. Counting starts at 1 under the new key.
+///
+/// # Safety
+/// `seal_store` points to an initialised `tcm_seal_store` whose callbacks are valid;
+/// `payload` to `len` readable bytes; `info` is NULL or writable; `confirmation` to `cap`
+/// writable bytes; `written` to a writable `size_t`; `fingerprint` is NULL or points to
+/// `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn tcm_seal_accept_provision(
+    seal_store: *const tcm_seal_store,
+    payload: *const u8,
+    len: usize,
+    provisioning_mode: u8,
+    info: *mut tcm_seal_info,
+    confirmation: *mut u8,
+    cap: usize,
+    written: *mut usize,
+    fingerprint: *mut std::ffi::c_char,
+) -> tcm_status {
     boundary(|| {
         // SAFETY: caller contract of this function.
         let store = unsafe { CSealStore::from_c(seal_store)? };
         // SAFETY: caller contract of this function.
         let input = unsafe { buffer::input(payload, len, "payload")? };
-        let sealer = Sealer::provision(
+        buffer::non_null(written, "written")?;
+        // SAFETY: caller contract of this function.
+        let dst = unsafe { buffer::output(confirmation, cap, "confirmation")? };
+        if dst.len() < MAX_PROVISION_CONFIRM_LEN {
+            // SAFETY: checked non-NULL above; caller contract.
+            unsafe { written.write(MAX_PROVISION_CONFIRM_LEN) };
+            return Err(fail(
+                tcm_status::BufferTooSmall,
+                format_args!("{MAX_PROVISION_CONFIRM_LEN} bytes needed"),
+            ));
+        }
+        let mut salt = Zeroizing::new([0u8; PROVISION_SALT_LEN]);
+        getrandom::fill(&mut salt[..]).map_err(|e| fail(tcm_status::SealRandomUnavailable, e))?;
+        let (sealer, confirmed) = Sealer::provision(
             store,
             input,
             provisioning_mode != 0,
             tcmcare_core::seal::DEFAULT_LEASE_BLOCK,
+            &salt,
         )
-        .map_err(|e| match e {
-            ProvisionError::NotInProvisioningMode => fail(tcm_status::SealNotInProvisioningMode, e),
-            ProvisionError::Malformed => fail(tcm_status::SealProvisionMalformed, e),
-            ProvisionError::InvalidLeaseBlock => fail(tcm_status::InvalidArgument, e),
-            ProvisionError::Store(_) => fail(tcm_status::SealStoreFailed, e),
-        })?;
+        .map_err(provision_error)?;
+        let bytes = confirmed.as_bytes();
+        dst[..bytes.len()].copy_from_slice(bytes);
+        // SAFETY: checked non-NULL above; caller contract.
+        unsafe { written.write(bytes.len()) };
+        // SAFETY: caller contract of this function.
+        unsafe { write_fingerprint(confirmed.fingerprint(), fingerprint) };
         if !info.is_null() {
             // SAFETY: non-NULL; caller contract.
             unsafe {
@@ -632,6 +719,83 @@ pub unsafe extern "C" fn tcm_seal_provision(
                 })
             };
         }
+        Ok(())
+    })
+}
+
+/// The terminal checks a device's provisioning `confirmation` (a decoded frame) for the
+/// provisioning it sent (`device`, `epoch`, `key_id`, `key`, as given to
+/// `tcm_provision_encode()`): the device must prove it holds the link key made from
+/// `key` and its own salt. On success `*link_key` receives a new key handle with the link
+/// key (keep it in the key store for `device` / `key_id`, instead of `key`, and free the
+/// handle) and `fingerprint` (`TCM_KEY_FINGERPRINT_LEN` bytes, may be NULL) its
+/// fingerprint, to print for staff to compare with the device's log. Errors, nothing
+/// handed out: `TCM_STATUS_SEAL_MALFORMED` (not a confirmation),
+/// `TCM_STATUS_SEAL_UNKNOWN_DEVICE` / `_WRONG_EPOCH` / `_UNKNOWN_KEY` (for another
+/// provisioning), `TCM_STATUS_SEAL_BAD_TAG` (no proof).
+///
+/// # Safety
+/// `key` came from `tcm_device_key_new()` / `_generate()`; `confirmation` points to `len`
+/// readable bytes; `link_key` to writable memory for a pointer; `fingerprint` is NULL or
+/// points to `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn tcm_provision_confirm(
+    device: u32,
+    epoch: u32,
+    key_id: u32,
+    key: *const tcm_device_key,
+    confirmation: *const u8,
+    len: usize,
+    link_key: *mut *mut tcm_device_key,
+    fingerprint: *mut std::ffi::c_char,
+) -> tcm_status {
+    boundary(|| {
+        // SAFETY: caller contract of this function.
+        let k = unsafe { handle::borrow(key)? };
+        // SAFETY: caller contract of this function.
+        let input = unsafe { buffer::input(confirmation, len, "confirmation")? };
+        buffer::non_null(link_key, "link_key")?;
+        let sent = Provision {
+            device: DeviceId(device),
+            epoch: Epoch(epoch),
+            key_id: KeyId(key_id),
+            key: k.key.clone(),
+        };
+        let confirmed = open_provision_confirmation(&sent, input)
+            .map_err(|e| fail(open_status(e), format_args!("confirmation refused: {e}")))?;
+        // SAFETY: caller contract of this function.
+        unsafe { write_fingerprint(confirmed.fingerprint, fingerprint) };
+        // SAFETY: caller contract of this function.
+        unsafe {
+            handle::hand_out(
+                tcm_device_key {
+                    key: confirmed.link_key,
+                },
+                link_key,
+            )
+        }
+    })
+}
+
+/// Writes the fingerprint of `key` (`"1A2B-3C4D"`, NUL-terminated) to `out`
+/// (`TCM_KEY_FINGERPRINT_LEN` bytes): the short, non-secret text staff compare between a
+/// terminal and a device.
+///
+/// # Safety
+/// `key` came from `tcm_device_key_new()` / `_generate()` / `tcm_provision_confirm()`;
+/// `out` points to `TCM_KEY_FINGERPRINT_LEN` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn tcm_device_key_fingerprint(
+    key: *const tcm_device_key,
+    out: *mut std::ffi::c_char,
+) -> tcm_status {
+    boundary(|| {
+        // SAFETY: caller contract of this function.
+        let k = unsafe { handle::borrow(key)? };
+        buffer::non_null(out, "out")?;
+        // SAFETY: checked non-NULL; caller contract.
+        unsafe { write_fingerprint(KeyFingerprint::of(&k.key), out) };
         Ok(())
     })
 }

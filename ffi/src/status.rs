@@ -299,6 +299,16 @@ pub enum tcm_status {
     SealRandomUnavailable = 819,
     /// The call needs a sealed receiver or sender, and this one is plain.
     SealNotSealed = 820,
+    /// A provisioning payload that does not move the device forward: its current device
+    /// with an older epoch, or its current epoch with a key id not greater than the
+    /// current one (replayed or out of date). Nothing stored.
+    SealProvisionStale = 821,
+    /// The device's provisioning salt is not random (its bytes are all equal): the
+    /// random number generator failed. Nothing stored.
+    SealWeakSalt = 822,
+    /// `tcm_seal_provision()` is withdrawn: a provisioning must be confirmed to the
+    /// terminal, use `tcm_seal_accept_provision()`. Nothing stored.
+    SealProvisionUnconfirmed = 823,
 
     /// The handle is in use by a call that has not returned: a callback called back
     /// into its own receiver or sender (or another thread uses it at the same time).
@@ -313,7 +323,7 @@ pub enum tcm_status {
 }
 
 /// Every status, in number order (for lookups and tests).
-pub(crate) const ALL_STATUSES: [tcm_status; 121] = {
+pub(crate) const ALL_STATUSES: [tcm_status; 124] = {
     use tcm_status::*;
     [
         Ok,
@@ -434,6 +444,9 @@ pub(crate) const ALL_STATUSES: [tcm_status; 121] = {
         SealKeyWrongLength,
         SealRandomUnavailable,
         SealNotSealed,
+        SealProvisionStale,
+        SealWeakSalt,
+        SealProvisionUnconfirmed,
         Reentered,
         WrongHandle,
         UnknownHandle,
@@ -572,7 +585,9 @@ impl tcm_status {
             SealProvisionMalformed => "malformed provisioning payload",
             SealStoreFailed => "seal state store failed or holds unreadable state",
             SealNoSession => "no session to seal a message for",
-            SealDownlinkExhausted => "terminal frame counters of this key used up: rotate the key",
+            SealDownlinkExhausted => {
+                "terminal frame counters of this key used up: rotate the key or provision again"
+            }
             SealKeyIdNotNewer => "a key rotation must name a greater key id",
             SealIdentityMismatch => {
                 "seal credentials and outbox belong to different devices or epochs"
@@ -580,6 +595,13 @@ impl tcm_status {
             SealKeyWrongLength => "a device key must be exactly 32 bytes",
             SealRandomUnavailable => "the operating system's random number generator failed",
             SealNotSealed => "this receiver or sender is not sealed",
+            SealProvisionStale => {
+                "provisioning refused: older epoch, or a key id not greater than the current one"
+            }
+            SealWeakSalt => "provisioning refused: the salt is not random",
+            SealProvisionUnconfirmed => {
+                "tcm_seal_provision() is withdrawn: use tcm_seal_accept_provision()"
+            }
             Reentered => {
                 "handle in use by a call that has not returned (re-entered from a callback?)"
             }
