@@ -141,7 +141,8 @@ class Kiosk:
         """Boots the kiosk; with `provision`, its provisioning button is held at power-up."""
         argv = ["tcmcare-board", "--cohort", self.cohort, "--flash", self.flash.name]
         if provision:
-            argv.append("--provision")
+            # The QEMU board has no TRNG: 16 fresh random bytes for its provisioning salt.
+            argv += ["--provision", "--entropy", os.urandom(16).hex()]
         args = ",".join(f"arg={a}" for a in argv)
         qemu_err = open(OUT / f"kiosk-{self.cohort}.qemu.log", "ab")
         # -icount: simulated time follows the instructions executed (and skips idle

@@ -9,7 +9,11 @@
 //!   loaded at boot, so the outbox and the seal state survive the QEMU process itself;
 //! - `--device N` (optional, decimal or `0x` hex): a check, not a setting. The device id
 //!   comes from provisioning; a board told another id refuses to run (exit code 5), and
-//!   in provisioning mode refuses a `Provision` for another device.
+//!   in provisioning mode refuses a `Provision` for another device;
+//! - `--entropy HEX` (QEMU only: `mps2-an386` has no random number generator): 32 hex
+//!   digits, 16 fresh random bytes from the host (e.g. `/dev/urandom`), the salt the
+//!   kiosk mixes into its key at provisioning. Without it provisioning is refused
+//!   (status `0x08`). A real board draws the salt from its TRNG instead.
 //!
 //! Without arguments the board is the QEMU test's kiosk (cohort `morning`), which must
 //! have been provisioned before (in the same QEMU process's RAM or its `--flash` file).
@@ -22,6 +26,8 @@ use tcmcare_device_models::cohort::{self, Cohort};
 const CMDLINE_LEN: usize = 256;
 /// Longest flash image path, bytes (NUL included).
 pub const PATH_LEN: usize = 128;
+/// Bytes of `--entropy` (core's provisioning salt).
+pub const ENTROPY_LEN: usize = tcmcare_core::seal::PROVISION_SALT_LEN;
 
 /// What the command line asks for.
 pub struct BoardArgs {
@@ -31,6 +37,8 @@ pub struct BoardArgs {
     pub device: Option<u32>,
     /// The provisioning button is held at power-up.
     pub provision: bool,
+    /// `--entropy`: the random bytes for the provisioning salt (this board has no TRNG).
+    pub entropy: Option<[u8; ENTROPY_LEN]>,
     /// The flash image path, NUL-terminated.
     path: [u8; PATH_LEN],
     has_path: bool,
@@ -47,6 +55,8 @@ pub enum ArgsError {
     Cohort,
     /// A path of [`PATH_LEN`] bytes or more.
     PathTooLong,
+    /// An `--entropy` value that is not exactly 32 hex digits.
+    Entropy,
     /// An unknown option.
     Unknown,
 }
@@ -59,6 +69,29 @@ fn parse_u32(s: &str) -> Option<u32> {
     (v != 0).then_some(v)
 }
 
+/// Exactly `2 * ENTROPY_LEN` hex digits (either case) as bytes.
+fn parse_entropy(s: &str) -> Option<[u8; ENTROPY_LEN]> {
+    let digits = s.as_bytes();
+    if digits.len() != 2 * ENTROPY_LEN {
+        return None;
+    }
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut out = [0u8; ENTROPY_LEN];
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        if let [hi, lo] = pair {
+            *o = (nibble(*hi)? << 4) | nibble(*lo)?;
+        }
+    }
+    Some(out)
+}
+
 impl BoardArgs {
     /// Reads the semihosting command line. A host without a command line (or an empty
     /// one) gives the defaults.
@@ -67,6 +100,7 @@ impl BoardArgs {
             cohort: &cohort::MORNING_COHORT,
             device: None,
             provision: false,
+            entropy: None,
             path: [0; PATH_LEN],
             has_path: false,
         };
@@ -87,6 +121,9 @@ impl BoardArgs {
             match arg {
                 "--device" => out.device = Some(parse_u32(value()?).ok_or(ArgsError::Device)?),
                 "--provision" => out.provision = true,
+                "--entropy" => {
+                    out.entropy = Some(parse_entropy(value()?).ok_or(ArgsError::Entropy)?);
+                }
                 "--cohort" => {
                     out.cohort = cohort::by_name(value()?).ok_or(ArgsError::Cohort)?;
                 }

@@ -9,10 +9,11 @@
 //!
 //! The kiosk's identity and key come from provisioning: with the provisioning button
 //! held at power-up (semihosting argument `--provision`) the board waits for a
-//! `Provision` frame on UART0, persists it in its seal store, answers with the
-//! acknowledgement frame of `tcmcare_kiosk::provision` and exits (code 0). A normal boot
-//! resumes the sealer from the seal store and syncs over sealed frames; an unprovisioned
-//! kiosk logs so and exits with code 3.
+//! `Provision` frame on UART0, derives its link key with a salt from `--entropy` (this
+//! QEMU machine has no TRNG), persists it in its seal store, answers with core's
+//! provisioning confirmation (or a refusal, see `tcmcare_kiosk::provision`) and exits
+//! (code 0). A normal boot resumes the sealer from the seal store and syncs over sealed
+//! frames; an unprovisioned kiosk logs so and exits with code 3.
 //!
 //! The semihosting command line ([`args`]) picks the day to play and can mirror the
 //! flash to a host file so the outbox and the seal state survive the QEMU process itself
@@ -35,9 +36,9 @@ use defmt_semihosting as _;
 
 use static_cell::ConstStaticCell;
 use tcmcare_core::ids::{CareHomeId, DeviceId, ResidentNumber};
-use tcmcare_core::seal::{Sealer, SealerError, DEFAULT_LEASE_BLOCK};
+use tcmcare_core::seal::{Sealer, SealerError, DEFAULT_LEASE_BLOCK, MAX_PROVISION_CONFIRM_LEN};
 use tcmcare_core::sync::{FlashStorage, SealedSender, SenderConfig};
-use tcmcare_core::wire::{encode_frame, FrameDecoder};
+use tcmcare_core::wire::{encode_frame, max_frame_len, FrameDecoder};
 use tcmcare_device_models::scenario::{CALIBRATION_MASS_G, CARE_HOME};
 use tcmcare_device_models::{BleBpMonitor, Hx711, Max30102, Mfrc522, Mlx90614, PushButton};
 use tcmcare_kiosk::drivers::bp::{BloodPressureLink, MAX_BP_MEASUREMENT_LEN};
@@ -56,7 +57,7 @@ use tcmcare_kiosk::seal_store::FlashSealStore;
 use tcmcare_kiosk::sensors::UplinkPort;
 use zeroize::Zeroizing;
 
-use args::BoardArgs;
+use args::{BoardArgs, ENTROPY_LEN};
 use hw::{Attached, BoardClock, BoardDelay, HostImage, PsramFlash, Uart0, WorldMemory, FLASH_PAGE};
 use world::{Action, Models, World};
 
@@ -121,15 +122,21 @@ fn fail(what: &str) -> ! {
 const PROVISION_TIMEOUT_MS: u64 = 3_600_000;
 
 /// Provisioning mode (the button was held at power-up): waits for a `Provision` frame on
-/// UART0, has core persist it, answers `[0xA2, status]` framed, and exits with code 0
+/// UART0, has core derive the link key with the salt `entropy` (`--entropy`: this QEMU
+/// machine has no TRNG; without it every `Provision` is refused with `0x08`) and persist
+/// it, answers with the confirmation (or `[0xA2, status]`) framed, and exits with code 0
 /// once provisioned. Frames that are not a `Provision` are ignored; after a refusal it
 /// keeps waiting.
 fn provisioning_mode(
     mut uart: Uart0,
     mut store: FlashSealStore<PsramFlash>,
     expect: Option<u32>,
+    entropy: Option<[u8; ENTROPY_LEN]>,
 ) -> ! {
     defmt::info!("board: provisioning button held at power-up: provisioning mode, waiting for a Provision frame on UART0");
+    if entropy.is_none() {
+        defmt::error!("board: no entropy for the provisioning salt: this QEMU board has no random number generator, start it with --entropy and 32 hex digits of fresh random bytes; every Provision is refused (status 0x08)");
+    }
     let mut reader = FrameDecoder::<DOWNLINK_FRAME_LEN>::new();
     // Raw line bytes hold the key (COBS-encoded): wiped when dropped, as the reader's.
     let mut rx = Zeroizing::new([0u8; 32]);
@@ -155,34 +162,41 @@ fn provisioning_mode(
             let stored = FlashStorage::new(PsramFlash, OUTBOX_QUEUE, OUTBOX_META)
                 .ok()
                 .and_then(|mut s| provision::stored_stream(&mut s).ok());
-            let status = match stored {
+            let answer = match stored {
                 None => {
                     defmt::error!("board: provisioning: the outbox cannot be read");
-                    ProvisionStatus::StoreFailed
+                    Err(ProvisionStatus::StoreFailed)
                 }
                 Some(stored) => {
                     let button_held = true; // provisioning mode is entered only so
-                    match provision::provision(
+                    provision::provision(
                         &mut store,
                         payload,
                         button_held,
                         stored,
                         expect.map(DeviceId),
-                    ) {
-                        Ok(_) => ProvisionStatus::Ok,
-                        Err(s) => s,
-                    }
+                        entropy.as_ref(),
+                    )
+                    .map(|(_, _, confirmation)| confirmation)
                 }
             };
-            let mut f = [0u8; 16];
-            match encode_frame(&provision::ack_payload(status), &mut f) {
+            let refusal;
+            let reply = match &answer {
+                Ok(confirmation) => confirmation.as_bytes(),
+                Err(status) => {
+                    refusal = provision::ack_payload(*status);
+                    &refusal[..]
+                }
+            };
+            let mut f = [0u8; max_frame_len(MAX_PROVISION_CONFIRM_LEN)];
+            match encode_frame(reply, &mut f) {
                 Ok(m) => uart.write_all(f.get(..m).unwrap_or(&[])),
-                Err(_) => fail("provisioning ack"),
+                Err(_) => fail("provisioning answer"),
             }
             uart.flush();
-            if status == ProvisionStatus::Ok {
+            if answer.is_ok() {
                 defmt::info!(
-                    "board: provisioning acknowledged; restart the kiosk without the button"
+                    "board: provisioning confirmation sent; restart the kiosk without the button"
                 );
                 hw::exit(0);
             }
@@ -225,7 +239,7 @@ fn main() -> ! {
     // The provisioning button (a GPIO input), read once at power-up.
     let button = PushButton::new(args.provision);
     if provision::button_held(&mut button.pin()) {
-        provisioning_mode(uart, seal_store, args.device);
+        provisioning_mode(uart, seal_store, args.device, args.entropy);
     }
     let sealer = match Sealer::resume(seal_store, DEFAULT_LEASE_BLOCK) {
         Ok(s) => s,

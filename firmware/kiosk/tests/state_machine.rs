@@ -10,8 +10,8 @@ use std::rc::Rc;
 use tcmcare_core::ids::{CareHomeId, DeviceId, Epoch, ResidentNumber};
 use tcmcare_core::record::{Body, MeasurementSource, Record, ValidationError};
 use tcmcare_core::seal::{
-    DeviceKey, KeyId, MemoryKeyStore, OpenError, Provision, SealHeader, SealStore, Sealer,
-    SealerError, DEFAULT_LEASE_BLOCK,
+    open_provision_confirmation, DeviceKey, KeyId, MemoryKeyStore, OpenError, Provision,
+    SealHeader, SealStore, Sealer, SealerError, DEFAULT_LEASE_BLOCK, PROVISION_SALT_LEN,
 };
 use tcmcare_core::sync::{
     FlashStorage, LinkSecurity, MemoryStore, ReceiverEvent, SealedReceiver, SealedReceiverEvent,
@@ -42,6 +42,16 @@ const P: u32 = PAGE_SIZE as u32;
 const DEVICE: DeviceId = DeviceId(0x4B01);
 const UTC: u64 = 1_740_961_800; // 2025-03-03T00:30:00Z
 const KEY: [u8; 32] = [0x7C; 32];
+/// The kiosk's random bytes at provisioning (a board draws them from its TRNG).
+const SALT: [u8; PROVISION_SALT_LEN] = *b"\x93kiosk salt #01\x5e";
+/// Another provisioning's salt.
+const SALT_2: [u8; PROVISION_SALT_LEN] = *b"\x0ckiosk salt #02\xa1";
+
+/// The key the kiosk and the terminal seal with after [`provisioned`]: the link key of
+/// `KEY` and `SALT` (what `open_provision_confirmation` gives the terminal).
+fn link_key() -> DeviceKey {
+    tcmcare_core::seal::link_key(&DeviceKey::from_bytes(KEY), &SALT)
+}
 
 fn card(b: u8) -> CardUid {
     CardUid::new(&[b, 0x11, 0x22, 0x33]).unwrap()
@@ -158,7 +168,7 @@ struct Terminal {
 impl Terminal {
     fn new() -> Rc<RefCell<Terminal>> {
         let mut keys = MemoryKeyStore::new();
-        keys.insert(DEVICE, KeyId(1), DeviceKey::from_bytes(KEY));
+        keys.insert(DEVICE, KeyId(1), link_key());
         Rc::new(RefCell::new(Terminal {
             receiver: SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed),
             decoder: FrameDecoder::new(),
@@ -264,15 +274,20 @@ impl UplinkPort for Link {
 
 type Hw = Peripherals<Reader, Thermo, Ppg, Scale, Bp, Link>;
 
-fn provision_payload(device: DeviceId, epoch: u32, key_id: u32, key: [u8; 32]) -> Vec<u8> {
-    let p = Provision {
+fn provision_of(device: DeviceId, epoch: u32, key_id: u32, key: [u8; 32]) -> Provision {
+    Provision {
         device,
         epoch: Epoch(epoch),
         key_id: KeyId(key_id),
         key: DeviceKey::from_bytes(key),
-    };
+    }
+}
+
+fn provision_payload(device: DeviceId, epoch: u32, key_id: u32, key: [u8; 32]) -> Vec<u8> {
     let mut b = [0u8; 64];
-    let n = p.encode(&mut b).unwrap();
+    let n = provision_of(device, epoch, key_id, key)
+        .encode(&mut b)
+        .unwrap();
     b[..n].to_vec()
 }
 
@@ -281,7 +296,13 @@ fn provision_payload(device: DeviceId, epoch: u32, key_id: u32, key: [u8; 32]) -
 fn provisioned() -> SealFlash {
     let store = FlashSealStore::new(SealFlash::new(), 0..2 * P).unwrap();
     let mut payload = provision_payload(DEVICE, 1, 1, KEY);
-    let (sealer, _) = provision::provision(store, &mut payload, true, None, None).unwrap();
+    let (sealer, _, confirmation) =
+        provision::provision(store, &mut payload, true, None, None, Some(&SALT)).unwrap();
+    // The terminal keeps the key the kiosk proves it holds.
+    let confirmed =
+        open_provision_confirmation(&provision_of(DEVICE, 1, 1, KEY), confirmation.as_bytes())
+            .unwrap();
+    assert_eq!(confirmed.link_key, link_key());
     sealer.into_store().into_flash()
 }
 
@@ -821,10 +842,7 @@ fn provision_outside_provisioning_mode_is_refused_and_the_key_stays() {
     let (_, seal) = power_cut(k);
     let mut store = FlashSealStore::new(seal, 0..2 * P).unwrap();
     let state = store.load().unwrap().unwrap();
-    assert_eq!(
-        (state.key_id, state.key),
-        (KeyId(1), DeviceKey::from_bytes(KEY))
-    );
+    assert_eq!((state.key_id, state.key), (KeyId(1), link_key()));
 }
 
 #[test]
@@ -863,7 +881,7 @@ fn a_new_epoch_never_drops_unacknowledged_records() {
     assert_eq!(stored, Some(waiting));
     let mut p2 = provision_payload(DEVICE, 2, 2, [0x21; 32]);
     assert_eq!(
-        provision::provision(store, &mut p2, true, stored, None).err(),
+        provision::provision(store, &mut p2, true, stored, None, Some(&SALT_2)).err(),
         Some(provision::ProvisionStatus::OutboxPending)
     );
     // ... and a sealer of epoch 2 (however it came about) does not open that outbox.
@@ -889,7 +907,8 @@ fn a_new_epoch_starts_a_new_stream_once_everything_is_acknowledged() {
     let stored = provision::stored_stream(&mut storage).unwrap();
     let store = FlashSealStore::new(seal, 0..2 * P).unwrap();
     let mut p2 = provision_payload(DEVICE, 2, 2, [0x21; 32]);
-    let (sealer, _) = provision::provision(store, &mut p2, true, stored, None).unwrap();
+    let (sealer, _, _) =
+        provision::provision(store, &mut p2, true, stored, None, Some(&SALT_2)).unwrap();
     let (outbox, plan) = provision::open_outbox(storage, sealer.device(), sealer.epoch()).unwrap();
     assert_eq!(
         plan,

@@ -6,11 +6,18 @@
 //! directory:
 //!
 //! 1. without provisioning (a blank flash file): the board must refuse to run (exit 3);
-//! 2. with `--provision` (the provisioning button held): a frame that is not a
-//!    `Provision` is ignored, a truncated one refused (ack `0xA2 0x01`), then the
-//!    kiosk is provisioned as the morning's device, epoch 1, key id 1 with a fixed test
-//!    key (ack `0xA2 0x00`, exit 0);
-//! 3. the morning from that flash file, the terminal played with core's
+//! 2. with `--provision` (the provisioning button held) but no `--entropy`: the kiosk
+//!    has no salt and refuses the `Provision` (`0xA2 0x08`), saying why;
+//! 3. with `--provision --entropy HEX` (16 fresh bytes from `/dev/urandom`): a frame
+//!    that is not a `Provision` is ignored, a truncated one refused (`0xA2 0x01`), then
+//!    the kiosk is provisioned as the morning's device, epoch 1, key id 1 with a fixed
+//!    test key and answers with its confirmation, which core's
+//!    [`open_provision_confirmation`] must accept for that `Provision` (with the salt
+//!    passed); the link key it returns is the terminal's key from then on, and the
+//!    fingerprint the kiosk logs must equal the confirmed one (exit 0);
+//! 4. `--provision` again (fresh entropy) with the same `Provision`: refused as stale
+//!    (`0xA2 0x07`), the key stays;
+//! 5. the morning from that flash file, the terminal played with core's
 //!    [`SealedReceiver`] (sealed links only), an in-memory store and key store: a
 //!    `Provision` with another key is sent first (the kiosk must refuse it and keep its
 //!    key), one byte of the first batch is corrupted (CRC), one sealed ack altered (the
@@ -19,7 +26,7 @@
 //!    resends it, then restarted from the flash file.
 //!
 //! It then checks that every record arrived exactly once with the scripted values, that
-//! every kiosk frame was sealed under the provisioned key with counters that go on after
+//! every kiosk frame was sealed under the confirmed link key with counters that go on after
 //! each restart's persisted lease, that no key appears in any boot's output, and the
 //! decoded defmt log.
 //!
@@ -44,8 +51,8 @@ use std::time::{Duration, Instant};
 use tcmcare_core::ids::{DeviceId, Epoch, ResidentNumber};
 use tcmcare_core::record::{Body, MeasurementSource, Record, TemperatureSite};
 use tcmcare_core::seal::{
-    open_in_place, DeviceKey, Direction, KeyId, MemoryKeyStore, OpenError, Provision, SealHeader,
-    MAX_PROVISION_LEN,
+    open_in_place, open_provision_confirmation, DeviceKey, Direction, KeyId, MemoryKeyStore,
+    OpenError, Provision, SealHeader, MAX_PROVISION_LEN, PROVISION_SALT_LEN,
 };
 use tcmcare_core::sync::{
     LinkSecurity, MemoryStore, Message, ReceiverEvent, RecordStatus, SealedReceiver,
@@ -55,7 +62,7 @@ use tcmcare_core::time::Timestamp;
 use tcmcare_core::wire::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 use tcmcare_device_models::cohort::{self, Cohort};
 use tcmcare_device_models::scenario::{self, Expect, MORNING, TERMINAL_UTC_START};
-use tcmcare_kiosk::provision::decode_ack;
+use tcmcare_kiosk::provision::{decode_answer, ProvisionAnswer, ProvisionStatus};
 
 /// Latency target: a visit's records in the flash outbox within this many ms of the
 /// last measurement (simulated time).
@@ -148,7 +155,8 @@ fn size(args: &[String]) -> Result<bool, String> {
 }
 
 /// The key the harness's terminal provisions the kiosk with (a fixed test key; a real
-/// terminal draws one from a secure random source).
+/// terminal draws one from a secure random source). The kiosk mixes its salt into it:
+/// both sides seal with the link key of the kiosk's confirmation.
 const TEST_KEY: [u8; 32] = *b"tcmcare qemu-test terminal key 1";
 /// The key of the `Provision` sent without the button: the kiosk must not take it.
 const ROGUE_KEY: [u8; 32] = [0x5A; 32];
@@ -337,16 +345,35 @@ fn send_frame(stream: &mut TcpStream, payload: &[u8]) -> Result<(), String> {
     stream.write_all(&f[..m]).map_err(|e| format!("write: {e}"))
 }
 
-fn provision_payload(device: u32, key_id: u32, key: [u8; 32]) -> Vec<u8> {
-    let p = Provision {
+fn provision_of(device: u32, key_id: u32, key: [u8; 32]) -> Provision {
+    Provision {
         device: DeviceId(device),
         epoch: Epoch(EPOCH),
         key_id: KeyId(key_id),
         key: DeviceKey::from_bytes(key),
-    };
+    }
+}
+
+fn provision_payload(device: u32, key_id: u32, key: [u8; 32]) -> Vec<u8> {
     let mut b = [0u8; MAX_PROVISION_LEN];
-    let n = p.encode(&mut b).unwrap_or(0);
+    let n = provision_of(device, key_id, key)
+        .encode(&mut b)
+        .unwrap_or(0);
     b[..n].to_vec()
+}
+
+/// 16 fresh random bytes from the OS, for the board's `--entropy` (the QEMU machine has
+/// no random number generator).
+fn fresh_entropy() -> Result<[u8; PROVISION_SALT_LEN], String> {
+    let mut b = [0u8; PROVISION_SALT_LEN];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    Ok(b)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the terminal saw on the link, over every boot of the kiosk.
@@ -392,16 +419,13 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn new(device: u32, last_position: u32) -> Self {
+    /// The terminal of a kiosk whose provisioning was confirmed with `link_key`.
+    fn new(device: u32, last_position: u32, link_key: DeviceKey) -> Self {
         let mut keys = MemoryKeyStore::new();
-        keys.insert(
-            DeviceId(device),
-            KeyId(KEY_ID),
-            DeviceKey::from_bytes(TEST_KEY),
-        );
+        keys.insert(DeviceId(device), KeyId(KEY_ID), link_key.clone());
         Terminal {
             receiver: SealedReceiver::new(MemoryStore::new(), keys, LinkSecurity::Sealed),
-            key: DeviceKey::from_bytes(TEST_KEY),
+            key: link_key,
             decoder: FrameDecoder::new(),
             raw: Vec::new(),
             stats: LinkStats::default(),
@@ -583,42 +607,64 @@ fn unprovisioned_boot(
     Ok(log)
 }
 
-/// Provisioning mode (`--provision`: the button held at power-up): a frame that is not a
-/// `Provision` is ignored, a malformed one refused (status 0x01), the good one acked
-/// (0x00), then the board exits with code 0.
-fn provisioning_boot(
-    c: &mut Checks,
+/// A kiosk's answer to a `Provision`, as the harness saw it.
+#[derive(Clone, PartialEq, Eq)]
+enum Answer {
+    Confirmation(Vec<u8>),
+    Refused(ProvisionStatus),
+    Other(String),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Confirmation(b) => write!(f, "Confirmation({})", hex(b)),
+            Answer::Refused(s) => write!(f, "Refused({s:?})"),
+            Answer::Other(o) => write!(f, "Other({o})"),
+        }
+    }
+}
+
+/// What a provisioning boot gave: the kiosk's answers, its exit status (if it exited by
+/// itself) and its defmt bytes.
+struct Session {
+    answers: Vec<Answer>,
+    status: Option<ExitStatus>,
+    log: Vec<u8>,
+}
+
+/// Boots the board in provisioning mode with `args`, sends `frames` and collects `want`
+/// answers (then waits for the board to exit if `exits`, else kills it).
+fn provisioning_session(
     cmd: &QemuCommand,
     listener: &TcpListener,
-    defmt_print: &str,
-    device: u32,
-) -> Result<Vec<u8>, String> {
-    let mut boot = Boot::spawn(
-        cmd,
-        &["--provision", "--cohort", "morning", "--flash", FLASH_FILE],
-    )?;
+    args: &[&str],
+    frames: &[&[u8]],
+    want: usize,
+    exits: bool,
+) -> Result<Session, String> {
+    let mut boot = Boot::spawn(cmd, args)?;
     let mut stream = boot.accept(listener)?;
-    // Not a Provision (a plain hello-like payload): no answer.
-    send_frame(&mut stream, &[0x00, 0x01, 0x02])?;
-    // A Provision cut short: refused.
-    let good = provision_payload(device, KEY_ID, TEST_KEY);
-    send_frame(&mut stream, &good[..good.len() - 1])?;
-    send_frame(&mut stream, &good)?;
-    let mut acks = Vec::new();
+    for f in frames {
+        send_frame(&mut stream, f)?;
+    }
+    let mut answers = Vec::new();
     let mut raw = Vec::new();
     let mut buf = [0u8; 256];
     let until = Instant::now() + Duration::from_secs(60);
-    while acks.len() < 2 && Instant::now() < until {
+    while answers.len() < want && Instant::now() < until {
         let n = read_some(&mut stream, &mut buf);
         for &b in &buf[..n] {
             raw.push(b);
             if b == 0 {
                 let mut f = std::mem::take(&mut raw);
-                acks.push(match decode_frame(&mut f) {
-                    Ok(p) => {
-                        decode_ack(p).map_or_else(|| format!("{p:02x?}"), |s| format!("{s:?}"))
-                    }
-                    Err(e) => format!("bad frame: {e}"),
+                answers.push(match decode_frame(&mut f) {
+                    Ok(p) => match decode_answer(p) {
+                        Some(ProvisionAnswer::Confirmation(c)) => Answer::Confirmation(c.to_vec()),
+                        Some(ProvisionAnswer::Refused(s)) => Answer::Refused(s),
+                        None => Answer::Other(format!("{p:02x?}")),
+                    },
+                    Err(e) => Answer::Other(format!("bad frame: {e}")),
                 });
             }
         }
@@ -626,41 +672,219 @@ fn provisioning_boot(
             break;
         }
     }
-    let status = boot.wait_exit(Duration::from_secs(60));
+    let status = if exits {
+        boot.wait_exit(Duration::from_secs(60))
+    } else {
+        // Still waiting for a corrected frame: a moment for more (unexpected) answers,
+        // then the kiosk is switched off.
+        std::thread::sleep(Duration::from_millis(300));
+        let n = read_some(&mut stream, &mut buf);
+        if n > 0 {
+            answers.push(Answer::Other(format!("{} more byte(s)", n)));
+        }
+        boot.try_exit()
+    };
     drop(stream);
     let (log, _) = boot.finish();
+    Ok(Session {
+        answers,
+        status,
+        log,
+    })
+}
+
+/// Provisioning mode without `--entropy`: the board has no salt, so the `Provision` is
+/// refused with status 0x08 and the board says why; nothing is stored (the next
+/// provisioning starts from blank).
+fn no_entropy_boot(
+    c: &mut Checks,
+    cmd: &QemuCommand,
+    listener: &TcpListener,
+    defmt_print: &str,
+    device: u32,
+) -> Result<Vec<u8>, String> {
+    let good = provision_payload(device, KEY_ID, TEST_KEY);
+    let Session {
+        answers,
+        status,
+        log,
+    } = provisioning_session(
+        cmd,
+        listener,
+        &["--provision", "--cohort", "morning", "--flash", FLASH_FILE],
+        &[&good],
+        1,
+        false,
+    )?;
+    let text = decode_defmt(defmt_print, &cmd.elf, &log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let order = [
+        "board: no entropy for the provisioning salt",
+        "provisioning refused: no random source for the salt",
+    ];
     c.check(
-        "provision-acks",
-        acks == ["Malformed", "Ok"],
+        "provision-without-entropy-refused",
+        answers == [Answer::Refused(ProvisionStatus::NoEntropy)]
+            && status.is_none()
+            && in_order(&lines, &order).is_ok(),
         format_args!(
-            "acks {acks:?} (0xA2 0x01 then 0xA2 0x00; the non-Provision frame unanswered)"
+            "answers {answers:?} (0xA2 0x08), still waiting: {}, log: {}",
+            status.is_none(),
+            match in_order(&lines, &order) {
+                Ok(()) => "says no entropy".to_string(),
+                Err(m) => format!("missing {m:?}"),
+            }
         ),
+    );
+    Ok(log)
+}
+
+/// Provisioning mode (`--provision`: the button held at power-up, `--entropy` fresh
+/// bytes): a frame that is not a `Provision` is ignored, a malformed one refused (status
+/// 0x01), the good one confirmed under the new link key, then the board exits with code
+/// 0. Returns the defmt bytes and the link key the confirmation proves.
+fn provisioning_boot(
+    c: &mut Checks,
+    cmd: &QemuCommand,
+    listener: &TcpListener,
+    defmt_print: &str,
+    device: u32,
+) -> Result<(Vec<u8>, Option<DeviceKey>), String> {
+    let salt = fresh_entropy()?;
+    let salt_hex = hex(&salt);
+    let sent = provision_of(device, KEY_ID, TEST_KEY);
+    let good = provision_payload(device, KEY_ID, TEST_KEY);
+    let Session {
+        answers,
+        status,
+        log,
+    } = provisioning_session(
+        cmd,
+        listener,
+        &[
+            "--provision",
+            "--entropy",
+            &salt_hex,
+            "--cohort",
+            "morning",
+            "--flash",
+            FLASH_FILE,
+        ],
+        // Not a Provision (a plain hello-like payload): no answer. A Provision cut
+        // short: refused. Then the good one.
+        &[&[0x00, 0x01, 0x02], &good[..good.len() - 1], &good],
+        2,
+        true,
+    )?;
+    let confirmation = match answers.get(1) {
+        Some(Answer::Confirmation(b)) => Some(b.clone()),
+        _ => None,
+    };
+    c.check(
+        "provision-answers",
+        answers.len() == 2
+            && answers[0] == Answer::Refused(ProvisionStatus::Malformed)
+            && confirmation.is_some(),
+        format_args!(
+            "answers {answers:?} (0xA2 0x01, then the confirmation; the non-Provision frame unanswered)"
+        ),
+    );
+    let confirmed = confirmation.map(|b| {
+        (
+            open_provision_confirmation(&sent, &b),
+            b.get(1..17) == Some(&salt),
+        )
+    });
+    c.check(
+        "provision-confirmed",
+        matches!(confirmed, Some((Ok(_), true))),
+        match &confirmed {
+            Some((Ok(k), salt_ok)) => format!(
+                "open_provision_confirmation accepts it for device {device} epoch {EPOCH} key id {KEY_ID}, fingerprint {}, the salt is the --entropy passed: {salt_ok}",
+                k.fingerprint
+            ),
+            Some((Err(e), _)) => format!("confirmation refused: {e}"),
+            None => "no confirmation".into(),
+        },
     );
     c.check(
         "provision-exit",
         status.is_some_and(|s| s.success()),
         format_args!(
-            "exit code {:?} after the ack",
+            "exit code {:?} after the confirmation",
             status.and_then(|s| s.code())
         ),
     );
+    let confirmed = confirmed.and_then(|(r, _)| r.ok());
     let text = decode_defmt(defmt_print, &cmd.elf, &log).unwrap_or_default();
-    let want = format!("provisioned: device {device} epoch {EPOCH} key id {KEY_ID}");
+    let fingerprint = confirmed
+        .as_ref()
+        .map_or_else(|| "(none)".to_string(), |k| k.fingerprint.to_string());
+    let want = format!(
+        "provisioned: device {device} epoch {EPOCH} key id {KEY_ID} fingerprint {fingerprint}"
+    );
     let lines: Vec<&str> = text.lines().collect();
     let order = [
         "provisioning mode",
         "frame ignored (not a Provision)",
         "provisioning refused: malformed provisioning payload",
         want.as_str(),
-        "provisioning acknowledged",
+        "provisioning confirmation sent",
     ];
     c.check(
         "provision-log",
-        in_order(&lines, &order).is_ok(),
+        confirmed.is_some() && in_order(&lines, &order).is_ok(),
         match in_order(&lines, &order) {
-            Ok(()) => format!("{want:?}, never the key"),
+            Ok(()) => {
+                format!("{want:?}: the kiosk's fingerprint is the confirmed one, never the key")
+            }
             Err(m) => format!("missing {m:?}"),
         },
+    );
+    Ok((log, confirmed.map(|k| k.link_key)))
+}
+
+/// Provisioning mode again, after the kiosk was provisioned, with fresh entropy and the
+/// same `Provision`: refused as stale (status 0x07), nothing changed (the day then syncs
+/// under the confirmed link key).
+fn stale_boot(
+    c: &mut Checks,
+    cmd: &QemuCommand,
+    listener: &TcpListener,
+    defmt_print: &str,
+    device: u32,
+) -> Result<Vec<u8>, String> {
+    let salt_hex = hex(&fresh_entropy()?);
+    let good = provision_payload(device, KEY_ID, TEST_KEY);
+    let Session {
+        answers,
+        status,
+        log,
+    } = provisioning_session(
+        cmd,
+        listener,
+        &[
+            "--provision",
+            "--entropy",
+            &salt_hex,
+            "--cohort",
+            "morning",
+            "--flash",
+            FLASH_FILE,
+        ],
+        &[&good],
+        1,
+        false,
+    )?;
+    let text = decode_defmt(defmt_print, &cmd.elf, &log).unwrap_or_default();
+    let said = text.contains("provisioning refused: stale payload");
+    c.check(
+        "provision-stale-refused",
+        answers == [Answer::Refused(ProvisionStatus::Stale)] && status.is_none() && said,
+        format_args!(
+            "the same Provision again: answers {answers:?} (0xA2 0x07), still waiting: {}, logged: {said}",
+            status.is_none()
+        ),
     );
     Ok(log)
 }
@@ -711,17 +935,19 @@ fn run_in(
     let deadline = start + timeout;
     let device = scenario::DEVICE_ID;
     let mut all_output = unprovisioned_boot(&mut c, cmd, listener, defmt_print)?;
-    all_output.extend(provisioning_boot(
-        &mut c,
-        cmd,
-        listener,
-        defmt_print,
-        device,
-    )?);
+    all_output.extend(no_entropy_boot(&mut c, cmd, listener, defmt_print, device)?);
+    let (log, link_key) = provisioning_boot(&mut c, cmd, listener, defmt_print, device)?;
+    all_output.extend(log);
+    let Some(link_key) = link_key else {
+        println!("qemu: {} passed, {} failed", c.passed, c.failed + 1);
+        return Err("provisioning was not confirmed: no link key for the day".into());
+    };
+    all_output.extend(stale_boot(&mut c, cmd, listener, defmt_print, device)?);
 
-    // The day: normal boots from the provisioned flash file, sealed both ways.
+    // The day: normal boots from the provisioned flash file, sealed both ways under the
+    // confirmed link key.
     let total = expected().len() as u32;
-    let mut term = Terminal::new(device, total);
+    let mut term = Terminal::new(device, total, link_key.clone());
     let mut texts = Vec::new();
     let mut exit_status = None;
     let mut boots = 0;
@@ -819,14 +1045,16 @@ fn run_in(
         "link: {} frames, {} hello(s), {} committed batch(es), {} duplicate(s), {} reply altered",
         stats.frames, stats.hellos, stats.commits, stats.duplicates, stats.replies_tampered
     );
-    let keys_in_output = [TEST_KEY, ROGUE_KEY]
+    let keys_in_output = [TEST_KEY, ROGUE_KEY, *link_key.as_bytes()]
         .iter()
         .filter(|k| all_output.windows(32).any(|w| w == &k[..]))
         .count();
     c.check(
         "key-not-logged",
         keys_in_output == 0,
-        format_args!("{keys_in_output} key(s) found in the raw defmt output of every boot"),
+        format_args!(
+            "{keys_in_output} key(s) (provisioned, rogue, link) found in the raw defmt output of every boot"
+        ),
     );
 
     let text = texts.concat();
