@@ -4,8 +4,9 @@
 //! records) and the sealing (keys, counters, replay protection); this module plugs Python
 //! objects in as the receiver's store and key store and the outbox's storage and seal
 //! store (`tcmcare.store.SQLiteStore`, `tcmcare.store.SQLiteOutboxStorage`, or the
-//! integrator's own), splits byte streams into frames and translates events. A receiver
-//! with keys is core's `SealedReceiver`, an outbox with a seal store its `SealedSender`.
+//! integrator's own), feeds byte streams to core's frame decoder (`crate::wire`) and
+//! translates events. A receiver with keys is core's `SealedReceiver`, an outbox with a
+//! seal store its `SealedSender`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,58 +29,19 @@ use tcmcare_core::sync::{
     DEFAULT_MTU, DEFAULT_WINDOW, MAX_CONTROL_MESSAGE_LEN, MAX_SEALED_CONTROL_LEN, MIN_MTU,
     MIN_SEALED_MTU,
 };
-use tcmcare_core::wire::{decode_frame, encode_frame, max_frame_len, FrameError, FRAME_DELIMITER};
+use tcmcare_core::wire::{encode_frame, max_frame_len};
 
 use zeroize::Zeroize;
 
 use crate::errors;
 use crate::pyobjs;
 use crate::seal::{self, PyKeyStore, PySealStore};
+use crate::wire::{feed_frames, SyncFrameDecoder};
 
 /// Largest frame (bytes before its delimiter) a sync endpoint (`Receiver.receive`,
 /// `Outbox.receive`) takes, and so the largest `frame()` makes and the largest MTU of an
 /// `Outbox`: core's limit.
 pub use tcmcare_core::sync::MAX_SYNC_FRAME_LEN;
-
-/// Splits a byte stream into frame payloads (CRC checked).
-#[derive(Default)]
-struct FrameSplitter {
-    buf: Vec<u8>,
-    overflow: bool,
-}
-
-impl FrameSplitter {
-    fn feed(&mut self, data: &[u8]) -> Vec<Result<Vec<u8>, FrameError>> {
-        let mut out = Vec::new();
-        let mut rest = data;
-        while let Some(i) = rest.iter().position(|b| *b == FRAME_DELIMITER) {
-            let (part, tail) = rest.split_at(i);
-            rest = tail.get(1..).unwrap_or(&[]);
-            // The same rule whether the frame came in one chunk or many.
-            if self.overflow || self.buf.len() + part.len() > MAX_SYNC_FRAME_LEN {
-                self.overflow = false;
-                self.buf.clear();
-                out.push(Err(FrameError::TooLong));
-                continue;
-            }
-            self.buf.extend_from_slice(part);
-            if self.buf.is_empty() {
-                continue; // idle delimiter
-            }
-            let mut frame = std::mem::take(&mut self.buf);
-            out.push(decode_frame(&mut frame).map(<[u8]>::to_vec));
-        }
-        if !self.overflow {
-            if self.buf.len() + rest.len() > MAX_SYNC_FRAME_LEN {
-                self.overflow = true;
-                self.buf.clear();
-            } else {
-                self.buf.extend_from_slice(rest);
-            }
-        }
-        out
-    }
-}
 
 fn frame_bytes<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = vec![0u8; max_frame_len(payload.len())];
@@ -493,7 +455,7 @@ fn reply_error(
 #[pyclass(module = "tcmcare", name = "Receiver")]
 pub struct PyReceiver {
     inner: ReceiverKind,
-    frames: FrameSplitter,
+    frames: Box<SyncFrameDecoder>,
     /// An exception of a store callback that is not a refusal, raised by the call.
     pending: errors::Pending,
 }
@@ -622,7 +584,7 @@ impl PyReceiver {
         };
         Ok(PyReceiver {
             inner,
-            frames: FrameSplitter::default(),
+            frames: Box::default(),
             pending,
         })
     }
@@ -711,7 +673,7 @@ impl PyReceiver {
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let now = utc_now(now_utc)?;
         let mut out = Vec::new();
-        for f in self.frames.feed(&data) {
+        for f in feed_frames(&mut self.frames, &data) {
             match f {
                 Ok(payload) => out.push(self.reply(py, &payload, now)?),
                 Err(e) => {
@@ -1092,7 +1054,7 @@ enum SenderKind {
 #[pyclass(module = "tcmcare", name = "Outbox")]
 pub struct PyOutbox {
     sender: SenderKind,
-    frames: FrameSplitter,
+    frames: Box<SyncFrameDecoder>,
     max_payload: usize,
 }
 
@@ -1222,7 +1184,7 @@ impl PyOutbox {
         };
         Ok(PyOutbox {
             sender,
-            frames: FrameSplitter::default(),
+            frames: Box::default(),
             max_payload: mtu.max(MAX_CONTROL_MESSAGE_LEN),
         })
     }
@@ -1381,7 +1343,7 @@ impl PyOutbox {
     ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let mut out = Vec::new();
         // Corrupt frames are skipped: the protocol resends.
-        for payload in self.frames.feed(&data).into_iter().flatten() {
+        for payload in feed_frames(&mut self.frames, &data).into_iter().flatten() {
             out.push(self.handle_payload(py, &payload, now_ms)?);
         }
         Ok(out)

@@ -1,4 +1,10 @@
-//! The wire format: envelopes, frames, the streaming `FrameDecoder` and columnar decoding.
+//! The wire format: envelopes, frames, the streaming `FrameDecoder` and `PayloadDecoder`
+//! and columnar decoding.
+//!
+//! Every byte stream or buffer of frames is split by core's [`FrameDecoder`] (COBS, CRC,
+//! limits and error kinds are core's): the buffer functions here, the two streaming
+//! classes and the sync endpoints (`Receiver.receive`, `Outbox.receive`, through
+//! [`SyncFrameDecoder`] and [`feed_frames`]).
 
 use std::hash::{Hash, Hasher};
 
@@ -9,10 +15,12 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use tcmcare_core::record::{
     Body, GlucoseContext, Kind, MeasurementSource, Record, RecordError, TemperatureSite,
 };
+use tcmcare_core::sync::MAX_SYNC_FRAME_LEN;
 use tcmcare_core::time::Timestamp;
 use tcmcare_core::wire::{
-    decode_frame as core_decode_frame, encode_frame as core_encode_frame, max_frame_len, Envelope,
-    FrameDecoder, FrameError, FRAME_DELIMITER, MAX_RECORD_FRAME_LEN,
+    decode_frame as core_decode_frame, decode_frame_mut as core_decode_frame_mut,
+    encode_frame as core_encode_frame, max_frame_len, Envelope, FrameDecoder, FrameError,
+    FRAME_DELIMITER, MAX_RECORD_FRAME_LEN,
 };
 
 use crate::errors;
@@ -61,41 +69,78 @@ impl FrameFailure {
     }
 }
 
-/// Decodes one frame (with or without its trailing delimiter) into a record, with
-/// `scratch` as the in-place buffer.
-fn frame_to_record(frame: &[u8], scratch: &mut Vec<u8>) -> Result<Record, FrameFailure> {
+/// Decodes one frame (with or without its trailing delimiter) into a record.
+fn frame_to_record(frame: &[u8]) -> Result<Record, FrameFailure> {
+    let mut scratch = frame.to_vec();
     let mut out = Record::placeholder();
-    frame_into_record(frame, scratch, &mut out)?;
+    payload_into_record(core_decode_frame_mut(&mut scratch), &mut out)?;
     Ok(out)
 }
 
-/// Like [`frame_to_record`] but decodes into `out` in place (the bulk path: a record is
-/// large, so reusing one avoids moving it per frame).
-fn frame_into_record(
-    frame: &[u8],
-    scratch: &mut Vec<u8>,
+/// The record of a payload split and checked by a [`FrameDecoder`], decoded into `out`.
+fn payload_into_record(
+    frame: Result<&mut [u8], FrameError>,
     out: &mut Record,
 ) -> Result<(), FrameFailure> {
-    scratch.clear();
-    scratch.extend_from_slice(frame);
-    let payload = core_decode_frame(scratch).map_err(FrameFailure::Frame)?;
+    let payload = frame.map_err(FrameFailure::Frame)?;
     Record::decode_into(payload, out).map_err(|e| FrameFailure::Record(e, payload.to_vec()))
 }
 
 /// The record of one frame.
 #[pyfunction]
 fn decode_frame<'py>(py: Python<'py>, frame: PyBackedBytes) -> PyResult<Bound<'py, PyAny>> {
-    match frame_to_record(&frame, &mut Vec::new()) {
+    match frame_to_record(&frame) {
         Ok(r) => record_to_py(py, r),
         Err(e) => Err(e.into_py_err(py)),
     }
 }
 
-/// The frames of a byte buffer: everything up to each 0x00, empty frames skipped; a last
-/// frame without its delimiter is returned too (and fails its check if cut short).
-fn frames(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
-    buf.split(|b| *b == FRAME_DELIMITER)
-        .filter(|f| !f.is_empty())
+/// The delimiter fed after the end of an input that is complete, so that a last frame
+/// without its delimiter is decoded too (and fails its check if cut short).
+const END_OF_INPUT: [u8; 1] = [FRAME_DELIMITER];
+
+/// The stream decoder of the sync endpoints (`Receiver.receive`, `Outbox.receive`) and of
+/// `PayloadDecoder`: core's decoder with core's sync frame limit (a longer frame is
+/// reported as too long, however the input is chunked). Boxed: it holds 64 KiB.
+pub(crate) type SyncFrameDecoder = FrameDecoder<MAX_SYNC_FRAME_LEN>;
+
+/// Feeds `data` to `dec`: the payload (CRC checked) or the error of every frame it
+/// completes, in order; a partial frame at the end stays buffered for the next call.
+pub(crate) fn feed_frames<const N: usize>(
+    dec: &mut FrameDecoder<N>,
+    data: &[u8],
+) -> Vec<Result<Vec<u8>, FrameError>> {
+    let mut out = Vec::new();
+    let mut input = data;
+    // The call that returns `None` also wipes the last frame out of the decoder.
+    while let Some(frame) = dec.feed(&mut input) {
+        out.push(frame.map(<[u8]>::to_vec));
+    }
+    out
+}
+
+/// Calls `each` with every frame of the complete buffer `buf` in order, as core's decoder
+/// (frames of up to `N` bytes) splits and checks it: idle delimiters skipped, a last frame
+/// without its delimiter decoded too. Stops at the first error `each` returns.
+fn for_each_frame<const N: usize, E>(
+    buf: &[u8],
+    mut each: impl FnMut(Result<&mut [u8], FrameError>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut dec = Box::new(FrameDecoder::<N>::new());
+    let mut input = buf;
+    let mut end: &[u8] = &END_OF_INPUT;
+    loop {
+        let next = if input.is_empty() {
+            dec.feed_mut(&mut end)
+        } else {
+            dec.feed_mut(&mut input)
+        };
+        match next {
+            Some(frame) => each(frame)?,
+            None if input.is_empty() && end.is_empty() => return Ok(()),
+            None => {}
+        }
+    }
 }
 
 /// The records of a buffer of frames. Raises at the first bad frame unless
@@ -108,14 +153,15 @@ fn decode_frames<'py>(
     skip_invalid: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let mut out = Vec::new();
-    let mut scratch = Vec::with_capacity(MAX_RECORD_FRAME_LEN);
-    for f in frames(&buf) {
-        match frame_to_record(f, &mut scratch) {
-            Ok(r) => out.push(record_to_py(py, r)?),
+    for_each_frame::<MAX_RECORD_FRAME_LEN, PyErr>(&buf, |frame| {
+        let mut record = Record::placeholder();
+        match payload_into_record(frame, &mut record) {
+            Ok(()) => out.push(record_to_py(py, record)?),
             Err(_) if skip_invalid => {}
             Err(e) => return Err(e.into_py_err(py)),
         }
-    }
+        Ok(())
+    })?;
     PyList::new(py, out)
 }
 
@@ -249,15 +295,15 @@ fn parse_chunk(buf: &[u8], skip_invalid: bool) -> Result<Columns, FrameFailure> 
     // One frame per delimiter at most: size the columns once.
     let frames_max = buf.iter().filter(|b| **b == FRAME_DELIMITER).count() + 1;
     let mut cols = Columns::with_capacity(frames_max);
-    let mut scratch = Vec::with_capacity(MAX_RECORD_FRAME_LEN);
     let mut record = Record::placeholder();
-    for f in frames(buf) {
-        match frame_into_record(f, &mut scratch, &mut record) {
+    for_each_frame::<MAX_RECORD_FRAME_LEN, FrameFailure>(buf, |frame| {
+        match payload_into_record(frame, &mut record) {
             Ok(()) => cols.push(&record),
             Err(_) if skip_invalid => {}
             Err(e) => return Err(e),
         }
-    }
+        Ok(())
+    })?;
     Ok(cols)
 }
 
@@ -265,6 +311,17 @@ fn parse_chunk(buf: &[u8], skip_invalid: bool) -> Result<Columns, FrameFailure> 
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 /// Most threads one call parses with.
 const MAX_PARSE_THREADS: usize = 8;
+
+/// Just after the first frame that core's decoder ends at or after `from` (its delimiter
+/// included), `buf.len()` if none does: a chunk cut there holds whole frames.
+fn frame_end_from(buf: &[u8], from: usize) -> usize {
+    let mut input = buf.get(from..).unwrap_or(&[]);
+    let mut dec = Box::new(FrameDecoder::<MAX_RECORD_FRAME_LEN>::new());
+    match dec.feed(&mut input) {
+        Some(_) => buf.len() - input.len(),
+        None => buf.len(),
+    }
+}
 
 /// Parses every frame of `buf` into columns, in frame order; the first bad frame's error
 /// unless `skip_invalid`. Large buffers are split at frame delimiters and parsed on
@@ -278,16 +335,12 @@ fn parse_columns(buf: &[u8], skip_invalid: bool) -> Result<Vec<Columns>, FrameFa
     if threads == 1 {
         return parse_chunk(buf, skip_invalid).map(|c| vec![c]);
     }
-    // Chunk boundaries just after a delimiter, so that no frame is split.
+    // Chunk boundaries where a frame ends, so that no frame is split.
     let mut bounds = vec![0];
     for i in 1..threads {
         let prev = bounds.last().copied().unwrap_or(0);
         let target = (buf.len() / threads * i).max(prev);
-        let cut = buf
-            .get(target..)
-            .and_then(|rest| rest.iter().position(|b| *b == FRAME_DELIMITER))
-            .map_or(buf.len(), |p| target + p + 1);
-        bounds.push(cut);
+        bounds.push(frame_end_from(buf, target));
     }
     bounds.push(buf.len());
     let results: Vec<Result<Columns, FrameFailure>> = std::thread::scope(|s| {
@@ -610,90 +663,89 @@ fn frame_payload<'py>(py: Python<'py>, frame: PyBackedBytes) -> PyResult<Bound<'
     Ok(PyBytes::new(py, payload))
 }
 
-/// Streaming decoder: `feed()` bytes in chunks of any size, iterate the records of the
-/// frames completed so far.
-#[pyclass(module = "tcmcare", name = "FrameDecoder")]
-pub struct PyFrameDecoder {
-    dec: Box<FrameDecoder<MAX_RECORD_FRAME_LEN>>,
+/// The state shared by `FrameDecoder` and `PayloadDecoder`: core's decoder (frames of up
+/// to `N` bytes), the bytes fed and not yet consumed by it, and the rejection counts.
+struct FrameStream<const N: usize> {
+    dec: Box<FrameDecoder<N>>,
     pending: Vec<u8>,
     pos: usize,
+    /// `feed(..., final=True)` was called: once `pending` is consumed, a partial frame is
+    /// decoded as if its delimiter followed.
+    at_end: bool,
     skip_invalid: bool,
     rejected: u64,
     last_error: Option<Py<PyAny>>,
 }
 
-#[pymethods]
-impl PyFrameDecoder {
-    #[new]
-    #[pyo3(signature = (*, skip_invalid=false))]
+impl<const N: usize> FrameStream<N> {
     fn new(skip_invalid: bool) -> Self {
-        PyFrameDecoder {
+        FrameStream {
             dec: Box::new(FrameDecoder::new()),
             pending: Vec::new(),
             pos: 0,
+            at_end: false,
             skip_invalid,
             rejected: 0,
             last_error: None,
         }
     }
 
-    /// Buffers `data`; returns the decoder itself, to iterate.
-    fn feed(mut slf: PyRefMut<'_, Self>, data: PyBackedBytes) -> PyRefMut<'_, Self> {
-        if slf.pos == slf.pending.len() {
-            slf.pending.clear();
-            slf.pos = 0;
+    fn feed(&mut self, data: &[u8], at_end: bool) {
+        if self.pos == self.pending.len() {
+            self.pending.clear();
+            self.pos = 0;
         }
-        slf.pending.extend_from_slice(&data);
-        slf
+        self.pending.extend_from_slice(data);
+        self.at_end |= at_end;
     }
 
-    /// Drops buffered bytes and any partial frame (after a link reset).
     fn reset(&mut self) {
         self.dec.reset();
         self.pending.clear();
         self.pos = 0;
+        self.at_end = false;
     }
 
-    /// Bytes fed but not yet part of a returned record.
-    #[getter]
     fn buffered(&self) -> usize {
         self.dec.buffered() + self.pending.len() - self.pos
     }
 
-    /// Frames rejected so far (corrupt frames, invalid or unknown records).
-    #[getter]
-    fn rejected(&self) -> u64 {
-        self.rejected
-    }
-
-    /// The exception of the last rejected frame.
-    #[getter]
-    fn last_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.last_error.as_ref().map(|e| e.clone_ref(py))
-    }
-
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    /// The next frame's value: `decode` turns a payload into it or into the exception of
+    /// a rejected frame; rejected frames (corrupt or refused by `decode`) are counted and,
+    /// unless `skip_invalid`, raised. `None` when the bytes fed are used up.
+    fn next<'py, T>(
+        &mut self,
+        py: Python<'py>,
+        mut decode: impl FnMut(&[u8]) -> Result<T, PyErr>,
+    ) -> PyResult<Option<T>> {
         loop {
             let rest = self.pending.get(self.pos..).unwrap_or(&[]);
             let mut input = rest;
-            let res = self.dec.feed(&mut input);
+            let mut end: &[u8] = &END_OF_INPUT;
+            let flushing = rest.is_empty() && self.at_end;
+            let res = if flushing {
+                self.at_end = false;
+                self.dec.feed(&mut end)
+            } else {
+                self.dec.feed(&mut input)
+            };
             let consumed = rest.len() - input.len();
             let err = match res {
+                None if !flushing && self.at_end => {
+                    self.pos += consumed;
+                    continue;
+                }
                 None => {
                     self.pending.clear();
                     self.pos = 0;
                     return Ok(None);
                 }
-                Some(Ok(payload)) => match Record::decode(payload) {
-                    Ok(r) => {
+                Some(Ok(payload)) => match decode(payload) {
+                    Ok(v) => {
                         self.pos += consumed;
-                        return record_to_py(py, r).map(Some);
+                        return Ok(Some(v));
                     }
-                    Err(e) => errors::from_record(py, &e, payload),
+                    Err(e) => e,
                 },
                 Some(Err(e)) => errors::from_frame(py, &e),
             };
@@ -707,6 +759,128 @@ impl PyFrameDecoder {
     }
 }
 
+/// Streaming decoder: `feed()` bytes in chunks of any size, iterate the records of the
+/// frames completed so far.
+#[pyclass(module = "tcmcare", name = "FrameDecoder")]
+pub struct PyFrameDecoder {
+    stream: FrameStream<MAX_RECORD_FRAME_LEN>,
+}
+
+#[pymethods]
+impl PyFrameDecoder {
+    #[new]
+    #[pyo3(signature = (*, skip_invalid=false))]
+    fn new(skip_invalid: bool) -> Self {
+        PyFrameDecoder {
+            stream: FrameStream::new(skip_invalid),
+        }
+    }
+
+    /// Buffers `data`; returns the decoder itself, to iterate. With `final=True` the input
+    /// ends after `data`: a last frame without its delimiter is decoded too.
+    #[pyo3(signature = (data, *, r#final=false))]
+    fn feed(mut slf: PyRefMut<'_, Self>, data: PyBackedBytes, r#final: bool) -> PyRefMut<'_, Self> {
+        slf.stream.feed(&data, r#final);
+        slf
+    }
+
+    /// Drops buffered bytes and any partial frame (after a link reset).
+    fn reset(&mut self) {
+        self.stream.reset();
+    }
+
+    /// Bytes fed but not yet part of a returned record.
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.stream.buffered()
+    }
+
+    /// Frames rejected so far (corrupt frames, invalid or unknown records).
+    #[getter]
+    fn rejected(&self) -> u64 {
+        self.stream.rejected
+    }
+
+    /// The exception of the last rejected frame.
+    #[getter]
+    fn last_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.stream.last_error.as_ref().map(|e| e.clone_ref(py))
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.stream
+            .next(py, |payload| {
+                Record::decode(payload).map_err(|e| errors::from_record(py, &e, payload))
+            })?
+            .map(|r| record_to_py(py, r))
+            .transpose()
+    }
+}
+
+/// Streaming frame decoder for payloads that are not (only) records: `feed()` bytes in
+/// chunks of any size, iterate the payloads (CRC checked, not decoded) of the frames
+/// completed so far. Frames of up to `MAX_SYNC_FRAME_LEN` bytes, the longest `frame()`
+/// makes.
+#[pyclass(module = "tcmcare", name = "PayloadDecoder")]
+pub struct PyPayloadDecoder {
+    stream: FrameStream<MAX_SYNC_FRAME_LEN>,
+}
+
+#[pymethods]
+impl PyPayloadDecoder {
+    #[new]
+    #[pyo3(signature = (*, skip_invalid=false))]
+    fn new(skip_invalid: bool) -> Self {
+        PyPayloadDecoder {
+            stream: FrameStream::new(skip_invalid),
+        }
+    }
+
+    /// Buffers `data`; returns the decoder itself, to iterate. With `final=True` the input
+    /// ends after `data`: a last frame without its delimiter is decoded too.
+    #[pyo3(signature = (data, *, r#final=false))]
+    fn feed(mut slf: PyRefMut<'_, Self>, data: PyBackedBytes, r#final: bool) -> PyRefMut<'_, Self> {
+        slf.stream.feed(&data, r#final);
+        slf
+    }
+
+    /// Drops buffered bytes and any partial frame (after a link reset).
+    fn reset(&mut self) {
+        self.stream.reset();
+    }
+
+    /// Bytes fed but not yet part of a returned payload.
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.stream.buffered()
+    }
+
+    /// Frames rejected so far (corrupt frames).
+    #[getter]
+    fn rejected(&self) -> u64 {
+        self.stream.rejected
+    }
+
+    /// The exception (a `FrameError`) of the last rejected frame.
+    #[getter]
+    fn last_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.stream.last_error.as_ref().map(|e| e.clone_ref(py))
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        self.stream
+            .next(py, |payload| Ok(PyBytes::new(py, payload)))
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
@@ -717,6 +891,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_envelope_header, m)?)?;
     m.add_function(wrap_pyfunction!(frame_payload, m)?)?;
     m.add_class::<PyFrameDecoder>()?;
+    m.add_class::<PyPayloadDecoder>()?;
     m.add("COLUMNS", COLUMNS.to_vec())?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 """tcmcare: care-home TCM service records for Python integrators.
 
 Read what terminals and kiosks send (:func:`decode`, :func:`decode_frames`,
-:class:`FrameDecoder`), build and check records (one class per kind, validated by the Rust
-core), score the 33-item constitution form (:func:`assess_constitution`), store records
+:class:`FrameDecoder`; frames of any payload: :func:`frame`, :class:`PayloadDecoder`),
+build and check records (one class per kind, validated by the Rust core), score the
+33-item constitution form (:func:`assess_constitution`), store records
 (:class:`tcmcare.store.SQLiteStore`), receive them over the sync protocol
 (:class:`Receiver`) or send them on (:class:`Outbox`), over sealed links with per-device
 keys (:class:`DeviceKey`, ``Receiver(store, keys=store)``), report the policy KPIs
@@ -30,6 +31,7 @@ from ._native import (
     FrameDecoder,
     HerbalEvent,
     Outbox,
+    PayloadDecoder,
     Receiver,
     Record,
     ResidentRegistration,
@@ -143,6 +145,7 @@ __all__ = [
     "decode_frames",
     "decode_frames_columnar",
     "FrameDecoder",
+    "PayloadDecoder",
     # constitution
     "assess_constitution",
     "ConstitutionAssessment",

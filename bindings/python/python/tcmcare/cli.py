@@ -71,13 +71,19 @@ def _decode(args: argparse.Namespace) -> int:
 def _store(args: argparse.Namespace) -> int:
     bad = 0
     new = old = 0
+    frames = _native.PayloadDecoder().feed(_read(args.file), final=True)
     with SQLiteStore(args.db) as store:
-        for index, frame in enumerate((f for f in _read(args.file).split(b"\x00") if f), start=1):
+        index = 0
+        while True:
+            index += 1
             try:
-                if store.add(_native.frame_payload(frame)):
+                envelope = next(frames)
+                if store.add(envelope):
                     new += 1
                 else:
                     old += 1
+            except StopIteration:
+                break
             except (DecodeError, ValidationError) as e:
                 bad += 1
                 print(f"frame {index}: {type(e).__name__}: {e}", file=sys.stderr)

@@ -546,13 +546,13 @@ class SQLiteStore(_Database):
         )
 
     def add_frames(self, data: bytes) -> Tuple[int, int]:
-        """Stores every record of a buffer of frames (records of unknown kinds included);
-        returns ``(new, already stored)``. Raises at the first bad frame."""
+        """Stores every record of a buffer of frames (records of unknown kinds included),
+        split by :class:`tcmcare.PayloadDecoder` (a last frame without its delimiter
+        counts too); returns ``(new, already stored)``. Raises at the first bad frame,
+        the records before it stored."""
         new = old = 0
-        for frame in data.split(b"\x00"):
-            if not frame:
-                continue
-            if self.add(_native.frame_payload(frame)):
+        for envelope in _native.PayloadDecoder().feed(data, final=True):
+            if self.add(envelope):
                 new += 1
             else:
                 old += 1
