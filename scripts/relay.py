@@ -8,13 +8,16 @@ the terminal.
              [--stats FILE] [--log FILE]
 
 Each route listens on 127.0.0.1:PORT; every connection accepted there gets its own
-connection to the upstream (the terminal). Bytes are cut into frames at the 0x00
-delimiter of the wire format (COBS frames) and each frame, in each direction, is passed
-on, dropped, sent twice, sent with one bit flipped (the receiver's CRC-32C must reject
-it), or **tampered**: one bit of the payload flipped and the CRC recomputed, as someone
-with access to the cable would do (only the seal's authentication tag can catch it), with
-the given probabilities, drawn from a random generator seeded per route and
-direction: the same seed gives the same sequence of faults. ``--first-batches
+connection to the upstream (the terminal). The bytes of each direction go through the
+tcmcare package's frame decoder (:class:`tcmcare.PayloadDecoder`, core's decoder) and
+each frame is framed again with :func:`tcmcare.frame` (the same bytes: both ends frame with
+core) and passed on, dropped, sent twice, sent with one bit flipped (the receiver's
+CRC-32C must reject it), or **tampered**: one bit of the payload flipped and framed again,
+so with a valid CRC, as someone with access to the cable would do (only the seal's
+authentication tag can catch it), with the given probabilities, drawn from a random
+generator seeded per route and direction: the same seed gives the same sequence of
+faults. Bytes that are not a valid frame are not passed on (the receiver would refuse
+them); they are counted as ``invalid``. ``--first-batches
 corrupt,duplicate,drop`` makes sure each fault happens: the first frames of at least
 ``BATCH_MIN_LEN`` bytes (record batches, not hellos or acks) sent on each route get those
 fates in that order, before the random ones.
@@ -22,7 +25,9 @@ fates in that order, before the random ones.
 Commands on standard input, one per line: ``cut NAME`` (the route's cable is pulled:
 every byte both ways is lost), ``mend NAME``, ``quit``. The relay also quits at the end
 of its input, after ``--max-seconds``, or on SIGTERM, and then writes per-route counts as
-JSON to ``--stats``. Only 127.0.0.1 is used. Standard library only.
+JSON to ``--stats``. Only 127.0.0.1 is used. Needs the tcmcare package (framing is
+core's): run it with the package's virtualenv, ``bindings/python/.venv/bin/python``, which
+``make demo`` builds and uses.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, TextIO, Tuple
 
+try:
+    import tcmcare
+except ImportError as e:  # not the package's interpreter
+    raise SystemExit(
+        f"relay.py needs the tcmcare package ({e}): run it with bindings/python/.venv/bin/python "
+        "(bindings/python/scripts/test.sh or make demo builds it)"
+    ) from e
+
 # Frames at least this long are record batches: a sealed hello is 42 bytes framed, a
 # sealed ack or time sync shorter; a sealed batch of one vitals record is about 50 bytes
 # and the kiosks send two records per visit.
@@ -46,59 +59,17 @@ _FATE_NAMES = {"drop": "dropped", "duplicate": "duplicated", "corrupt": "corrupt
                "pass": "passed"}
 
 
-def _crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as the frames carry it."""
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def _cobs_decode(data: bytes) -> Optional[bytes]:
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        code = data[i]
-        if code == 0 or i + code > len(data) + (0 if code == 1 else 0):
-            return None
-        out += data[i + 1:i + code]
-        i += code
-        if code < 0xFF and i < len(data):
-            out.append(0)
-    return bytes(out)
-
-
-def _cobs_encode(data: bytes) -> bytes:
-    out = bytearray([0])
-    code_at, code = 0, 1
-    for b in data:
-        if b == 0:
-            out[code_at] = code
-            code_at, code = len(out), 1
-            out.append(0)
-            continue
-        out.append(b)
-        code += 1
-        if code == 0xFF:
-            out[code_at] = code
-            code_at, code = len(out), 1
-            out.append(0)
-    out[code_at] = code
-    return bytes(out)
-
-
-def tamper(frame: bytes, rng: random.Random) -> Optional[bytes]:
-    """The frame with one payload bit flipped and a valid CRC (None if it is not a valid
-    frame)."""
-    raw = _cobs_decode(frame[:-1])
-    if raw is None or len(raw) < 5 or _crc32c(raw[:-4]) != int.from_bytes(raw[-4:], "little"):
+def tamper(payload: bytes, rng: random.Random) -> Optional[bytes]:
+    """The frame of ``payload`` with one payload bit flipped, framed again so that its CRC
+    is valid (None for an empty payload, or if the altered frame would be too long)."""
+    if not payload:
         return None
-    payload = bytearray(raw[:-4])
-    payload[rng.randrange(len(payload))] ^= 1 << rng.randrange(8)
-    return _cobs_encode(bytes(payload) + _crc32c(bytes(payload)).to_bytes(4, "little")) + b"\x00"
-
+    altered = bytearray(payload)
+    altered[rng.randrange(len(altered))] ^= 1 << rng.randrange(8)
+    try:
+        return tcmcare.frame(bytes(altered))
+    except tcmcare.FrameTooLongError:
+        return None
 
 
 @dataclass
@@ -113,6 +84,7 @@ class DirectionStats:
     tampered: int = 0
     cut: int = 0
     bytes: int = 0
+    invalid: int = 0  # bytes that were not a valid frame: not passed on, not in ``frames``
 
 
 @dataclass
@@ -132,19 +104,23 @@ class Direction:
         self.name = name
         self.out = out
         self.stats = stats
-        self.buf = bytearray()
+        self.frames = tcmcare.PayloadDecoder()
 
     def feed(self, data: bytes) -> None:
-        self.buf += data
+        self.frames.feed(data)
         while True:
-            end = self.buf.find(0)
-            if end < 0:
+            try:
+                payload = next(self.frames)
+            except StopIteration:
                 return
-            frame = bytes(self.buf[: end + 1])
-            del self.buf[: end + 1]
-            self.frame(frame)
+            except tcmcare.FrameError as e:
+                self.stats.invalid += 1
+                self.route.relay.log(f"{self.route.name} {self.name}: not a valid frame ({e}): not passed on")
+                continue
+            self.frame(payload)
 
-    def frame(self, frame: bytes) -> None:
+    def frame(self, payload: bytes) -> None:
+        frame = tcmcare.frame(payload)
         s = self.stats
         s.frames += 1
         s.bytes += len(frame)
@@ -182,7 +158,7 @@ class Direction:
             body[i] ^= bit
             frame = bytes(body)
         if fate == "tampered":
-            frame = tamper(frame, rng) or frame
+            frame = tamper(payload, rng) or frame
         self.send(frame)
         if fate == "duplicated":
             self.send(frame)
