@@ -5,7 +5,8 @@
 //! Basic Public Health Service, code tables (WHO acupoints, techniques, LOINC / UCUM /
 //! IEEE 11073), Bluetooth health-measurement parsing, resident ID number validation, the
 //! compact wire format (versioned envelope + COBS/CRC frames), the store-and-forward
-//! sync protocol and sealed frames (per-device keys, ChaCha20-Poly1305, replay protection).
+//! sync protocol, sealed frames (per-device keys, ChaCha20-Poly1305, replay protection)
+//! and the SQL schema of the care-home terminal's database (`store`).
 //!
 //! Features only add: `alloc` (owned helpers such as the in-memory receiver store),
 //! `std` (`std::error::Error` impls), `defmt` (`defmt::Format` on public types) and
@@ -29,6 +30,7 @@ pub mod json;
 pub mod kpi;
 pub mod record;
 pub mod seal;
+pub mod store;
 pub mod sync;
 pub mod time;
 pub mod wire;

@@ -34,8 +34,9 @@
  *   terminal --db FILE --revoke KIOSK_ID
  *   terminal --db FILE --rotate KIOSK_ID
  *
- *   --db FILE         SQLite database (created 0600 if missing: it holds keys), schema
- *                     below. A database of a newer schema is refused, unchanged: exit 3.
+ *   --db FILE         SQLite database (created 0600 if missing: it holds keys), of the
+ *                     library's schema (tcm_store_schema(), core/sql/store.sql). A database
+ *                     of a newer schema is refused, unchanged: exit 3.
  *   --listen PORT     serve kiosks on TCP PORT (127.0.0.1), each connection with its own
  *                     frame decoder and receiver; replies go back on the connection,
  *                     never blocking the terminal. Until SIGINT / SIGTERM.
@@ -88,9 +89,10 @@
  * Build:
  *   cc -std=c99 terminal.c terminal_script.c $(pkg-config --cflags --libs tcmcare) -lsqlite3
  *
- * Vendors: copy freely. The parts to adapt are the database schema and how the line is
- * opened; the protocol handling (sections "Receiver store" and "The lines") should stay
- * as it is.
+ * Vendors: copy freely. The part to adapt is how the line is opened; the database schema
+ * is the library's (shared with the Python store: add tables of your own beside it, do not
+ * change its own) and the protocol handling (sections "Receiver store" and "The lines")
+ * should stay as it is.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -134,84 +136,22 @@ static void report(const char *what, tcm_status status) {
  * ==================================================================================== */
 
 /*
- * The schema of the Python package's store (bindings/python/python/tcmcare/store.py,
- * `SCHEMA`, version 1), character for character: one database that kiosks' records,
- * the terminal's own records, the Python reports and exports all share. The Python
- * module documents it; change both together (and bump the version).
+ * The schema is libtcmcare's (tcm_store_schema(): the text of core/sql/store.sql, which
+ * documents every table), the one the Python package's store (tcmcare.store.SQLiteStore)
+ * runs too: one database that kiosks' records, the terminal's own records, the Python
+ * reports and exports all share. Its version (tcm_store_schema_version()) is the meta row
+ * `schema`; version 1 (no key tables) is upgraded in place by the script.
  *
- * records:    every record, its envelope bytes exactly as received (what the terminal
- *             forwards to the platform, whatever this version could make of them) with
- *             the header's columns, the library's verdict in `status` ('valid',
- *             'unknown_kind', 'invalid:<rule>', 'malformed:<what>': nothing is dropped,
- *             odd records are flagged) and the sync stream and position it came in
- *             (NULL for the terminal's own records).
+ * records:    every record, its envelope bytes exactly as received, the header's columns,
+ *             the library's verdict (`status`) and the sync stream and position it came in.
  * watermarks: per sending stream (kiosk device, storage epoch), the highest position
  *             committed without a gap. The receiver resumes each kiosk from here.
- * meta:       `schema` = 1; `device_epoch:<id>` = the storage epoch of this terminal's
- *             own records.
- * devices:    the kiosks this terminal holds keys of, and whether each is revoked.
- * device_keys: their 256-bit keys by (device, key id) and the terminal -> kiosk frame
- *             counters leased so far per key. Keys in clear: protect the database file.
- * seal_counters: per stream (device, epoch), the last frame (key id, counter) whose
- *             records were committed or whose hello was taken; stored in the same
- *             transaction as the records, so a replay is refused across restarts too.
- * Schema version 2 (version 1 had no key tables; it is upgraded in place when opened).
+ * meta:       `schema`; this terminal adds `device_epoch:<id>` (the storage epoch of its
+ *             own records), `provisioned_epoch:<kiosk>`, `rotate:<kiosk>` and the output
+ *             cursor OUTPUT_CURSOR.
+ * devices, device_keys, seal_counters: the kiosks' keys (in clear: protect the file),
+ *             revocations, reply counter leases and per-stream replay counters.
  */
-static const char *SCHEMA =
-    "\n"
-    "CREATE TABLE IF NOT EXISTS records (\n"
-    "    record_no     INTEGER PRIMARY KEY,  -- storage order\n"
-    "    device        INTEGER,              -- record id (origin device, epoch, seq) from the\n"
-    "    epoch         INTEGER,              --   header; NULL when the header is unreadable\n"
-    "    seq           INTEGER,\n"
-    "    kind          INTEGER NOT NULL,     -- wire kind number (known or not)\n"
-    "    care_home     INTEGER,\n"
-    "    resident      INTEGER,              -- pseudonymous resident number in the care home\n"
-    "    time_utc      INTEGER,              -- Unix seconds; NULL when the device had no clock\n"
-    "    placed_utc    INTEGER,              -- a clockless record's time placed by the receiver\n"
-    "    status        TEXT    NOT NULL,     -- 'valid', 'unknown_kind', 'invalid:<code>',\n"
-    "                                        --   'malformed:<code>'\n"
-    "    id_conflict   INTEGER NOT NULL DEFAULT 0,  -- 1: another record has this id (epoch reuse)\n"
-    "    envelope      BLOB    NOT NULL,     -- the envelope bytes as received, never rewritten\n"
-    "    stream_device INTEGER,              -- sync stream and position it arrived at\n"
-    "    stream_epoch  INTEGER,              --   (NULL when added directly)\n"
-    "    position      INTEGER,\n"
-    "    received_utc  INTEGER NOT NULL      -- when this store got it\n"
-    ");\n"
-    "CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records (device, epoch, seq)\n"
-    "    WHERE id_conflict = 0 AND device IS NOT NULL;\n"
-    "CREATE INDEX IF NOT EXISTS records_by_resident ON records (care_home, resident, time_utc);\n"
-    "CREATE TABLE IF NOT EXISTS watermarks (\n"
-    "    device    INTEGER NOT NULL,\n"
-    "    epoch     INTEGER NOT NULL,\n"
-    "    watermark INTEGER NOT NULL,         -- highest contiguous stream position committed\n"
-    "    PRIMARY KEY (device, epoch)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE TABLE IF NOT EXISTS meta (\n"
-    "    key   TEXT PRIMARY KEY,\n"
-    "    value TEXT NOT NULL\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE TABLE IF NOT EXISTS devices (\n"
-    "    device  INTEGER PRIMARY KEY,        -- a kiosk this terminal holds keys of\n"
-    "    revoked INTEGER NOT NULL DEFAULT 0  -- 1: every frame of the device is refused\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS device_keys (\n"
-    "    device            INTEGER NOT NULL,\n"
-    "    key_id            INTEGER NOT NULL, -- a rotation moves to a greater id\n"
-    "    key               BLOB    NOT NULL, -- 32 bytes, in clear: protect the database file\n"
-    "    downlink_reserved INTEGER NOT NULL DEFAULT 0,  -- terminal->kiosk counters leased so far\n"
-    "    PRIMARY KEY (device, key_id)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE TABLE IF NOT EXISTS seal_counters (\n"
-    "    device  INTEGER NOT NULL,           -- the last kiosk frame accepted of stream\n"
-    "    epoch   INTEGER NOT NULL,           --   (device, epoch): key id, then counter\n"
-    "    key_id  INTEGER NOT NULL,\n"
-    "    counter INTEGER NOT NULL,\n"
-    "    PRIMARY KEY (device, epoch)\n"
-    ") WITHOUT ROWID;\n";
-
-#define SCHEMA_VERSION "2"
-#define SCHEMA_VERSION_NUMBER 2
 #define BUSY_TIMEOUT_MS 2000
 
 typedef struct terminal_db {
@@ -317,6 +257,12 @@ static int db_schema_version(terminal_db *t, const char *path) {
     char *end = NULL;
     long v;
     int rc;
+    uint32_t supported = 0;
+    tcm_status st = tcm_store_schema_version(&supported);
+    if (st != TCM_STATUS_OK) {
+        report("store schema version", st);
+        return -1;
+    }
     if (prepare(t->db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
                 &s) != 0) {
         return -1;
@@ -347,11 +293,11 @@ static int db_schema_version(terminal_db *t, const char *path) {
                 path, version);
         return DB_REFUSED;
     }
-    if (v > SCHEMA_VERSION_NUMBER) {
+    if (v > (long)supported) {
         fprintf(stderr,
-                "terminal: %s has store schema %ld, newer than this terminal's %d: refused, "
+                "terminal: %s has store schema %ld, newer than this terminal's %u: refused, "
                 "the file is left unchanged (use a terminal of that version)\n",
-                path, v, SCHEMA_VERSION_NUMBER);
+                path, v, (unsigned)supported);
         return DB_REFUSED;
     }
     return (int)v;
@@ -359,11 +305,21 @@ static int db_schema_version(terminal_db *t, const char *path) {
 
 /* Opens (or creates) the database. A database of a schema this terminal cannot read is
  * refused (DB_REFUSED) before anything is written to it: the version is read first, then
- * the file is switched to WAL and the schema created or upgraded. */
+ * the file is switched to WAL and libtcmcare's schema script run (it creates what is
+ * missing and writes the version to a new or older database). */
 static int db_open(terminal_db *t, const char *path) {
     char *err = NULL;
+    const char *schema = NULL;
+    size_t schema_len = 0;
+    tcm_status st;
     int version;
     memset(t, 0, sizeof *t);
+    st = tcm_store_schema(&schema, &schema_len);
+    if (st != TCM_STATUS_OK) {
+        report("store schema", st);
+        return -1;
+    }
+    (void)schema_len; /* sqlite3_exec reads the script up to its NUL */
     if (db_protect(path) != 0) {
         return -1;
     }
@@ -385,14 +341,9 @@ static int db_open(terminal_db *t, const char *path) {
         return version;
     }
     if (sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(t->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
+        sqlite3_exec(t->db, schema, NULL, NULL, &err) != SQLITE_OK) {
         fprintf(stderr, "terminal: schema: %s\n", err);
         sqlite3_free(err);
-        return -1;
-    }
-    /* New (0), or version 1, which lacked the key tables the schema above just created. */
-    if (version < SCHEMA_VERSION_NUMBER && meta_set(t, "schema", SCHEMA_VERSION) != 0) {
-        fprintf(stderr, "terminal: schema: %s\n", sqlite3_errmsg(t->db));
         return -1;
     }
     if (prepare(t->db, "SELECT watermark FROM watermarks WHERE device = ?1 AND epoch = ?2",

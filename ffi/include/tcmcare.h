@@ -243,6 +243,11 @@
 // Bytes of a key fingerprint as text, its NUL included: `"1A2B-3C4D"`.
 #define TCM_KEY_FINGERPRINT_LEN 10
 
+// The store schema version `tcm_store_schema()` creates: the `meta` row
+// `('schema', '2')`. A database with a greater version must be refused before anything
+// is written to it; version 1 is upgraded in place by the script.
+#define TCM_STORE_SCHEMA_VERSION 2
+
 // A reply buffer of this size always suffices for `tcm_receiver_handle()` and
 // `tcm_receiver_time_sync()`.
 #define TCM_MAX_CONTROL_MESSAGE_LEN 40
@@ -2286,6 +2291,28 @@ tcm_status tcm_status_message(uint32_t status, char *buf, size_t len, size_t *wr
 // # Safety
 // `buf` points to `len` writable bytes; `written` to a writable `size_t`.
 tcm_status tcm_last_error_detail(char *buf, size_t len, size_t *written);
+
+// Hands out the SQL script of the terminal's database (the text of `core/sql/store.sql`,
+// also Python's `tcmcare._native.STORE_SCHEMA`): `CREATE TABLE` / `CREATE INDEX ... IF NOT
+// EXISTS` of every table, then the statement that writes the version row
+// (`TCM_STORE_SCHEMA_VERSION`). Run it with `sqlite3_exec()` after reading the stored
+// version without writing (`SELECT value FROM meta WHERE key = 'schema'`, when the table
+// `meta` exists) and refusing one above `tcm_store_schema_version()`.
+//
+// `*sql` receives a NUL-terminated string in static storage (valid for the life of the
+// program, never to be freed or modified) and `*len` its length without the NUL.
+// Nothing is written unless both pointers are non-NULL.
+//
+// # Safety
+// `sql` points to a writable `const char *`; `len` to a writable `size_t`.
+tcm_status tcm_store_schema(const char **sql, size_t *len);
+
+// Stores the version of the schema `tcm_store_schema()` creates
+// (`TCM_STORE_SCHEMA_VERSION` of the library actually linked) in `*out`.
+//
+// # Safety
+// `out` points to a writable `uint32_t`.
+tcm_status tcm_store_schema_version(uint32_t *out);
 
 // Creates a receiver over the store callbacks of `*store` (copied; `store->ctx` must
 // stay valid until `tcm_receiver_free()`), accepting schema versions 1 and up: a newer

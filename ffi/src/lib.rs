@@ -3,8 +3,8 @@
 //! The library nursing-home terminals link: record encoding and decoding from flat C
 //! structs, the streaming frame decoder for kiosk serial lines, the sync receiver and
 //! sender with C storage callbacks, constitution identification, Bluetooth GATT
-//! measurement parsing, resident ID number validation, and sealed frames (device keys,
-//! key store callbacks, provisioning).
+//! measurement parsing, resident ID number validation, sealed frames (device keys,
+//! key store callbacks, provisioning) and the SQL schema of the terminal's database.
 //! Every rule lives in `tcmcare-core`; this crate only translates types and errors.
 //!
 //! Conventions (modelled on rustls-ffi):
@@ -39,6 +39,7 @@ mod pod;
 pub mod record;
 pub mod seal;
 pub mod status;
+pub mod store;
 pub mod sync;
 
 pub use status::tcm_status;

@@ -9,6 +9,8 @@
 
 /* Handle misuse (test_misuse.c). */
 void test_misuse(void);
+/* The store schema (test_store.c). */
+void test_store(void);
 
 unsigned checks_passed;
 unsigned checks_failed;
@@ -108,6 +110,7 @@ int main(int argc, char **argv) {
         {"sync", test_sync},
         {"seal", test_seal},
         {"misuse", test_misuse},
+        {"store_schema", test_store},
     };
     unsigned passed = 0, failed = 0;
     size_t i;

@@ -3,7 +3,8 @@
 //! A thin translation of `tcmcare-core`: record classes over core records, the JSON view
 //! of `tcmcare_core::json` for dicts and keyword constructors, the wire codec and frames,
 //! constitution scoring, the KPI coverage report and the numeric view of vital signs for
-//! FHIR export, sealed links (device keys, provisioning, sealed receiving and sending).
+//! FHIR export, sealed links (device keys, provisioning, sealed receiving and sending),
+//! the SQL schema of the terminal's database.
 //! No domain rule lives here; exceptions are the classes of
 //! `tcmcare/errors.py`, raised with the field and code core reports.
 
@@ -31,6 +32,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "MAX_RECORD_FRAME_LEN",
         tcmcare_core::wire::MAX_RECORD_FRAME_LEN,
     )?;
+    // The terminal database's SQL (core/sql/store.sql) and its version, which
+    // `tcmcare.store.SQLiteStore` runs, as the C terminal does.
+    m.add("STORE_SCHEMA", tcmcare_core::store::SCHEMA_SQL)?;
+    m.add("STORE_SCHEMA_VERSION", tcmcare_core::store::SCHEMA_VERSION)?;
     records::register(m)?;
     wire::register(m)?;
     assess::register(m)?;

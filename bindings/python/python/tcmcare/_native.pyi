@@ -77,6 +77,8 @@ __all__ = [
     "Outbox",
     "frame",
     "MAX_SYNC_FRAME_LEN",
+    "STORE_SCHEMA",
+    "STORE_SCHEMA_VERSION",
     "DeviceKey",
     "provision_payload",
     "accept_provision",
@@ -99,6 +101,11 @@ SPO2_FHIR_BASE_LOINC: str
 SPO2_FHIR_BASE_DISPLAY: str
 ELDERLY_MIN_AGE_YEARS: int
 MAX_SYNC_FRAME_LEN: int
+STORE_SCHEMA: str
+"""The SQLite script of the terminal's database (``core/sql/store.sql``, the C ABI's
+``tcm_store_schema()``): every table ``IF NOT EXISTS``, then the version row."""
+STORE_SCHEMA_VERSION: int
+"""The version :data:`STORE_SCHEMA` writes (``meta`` row ``'schema'``)."""
 
 _Bytes = Union[bytes, bytearray]
 _IdLike = Union[RecordId, Tuple[int, int, int], Mapping[str, int]]

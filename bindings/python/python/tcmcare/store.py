@@ -18,7 +18,8 @@ version does not know are kept and can be forwarded) and deduplicates by record 
 :class:`SQLiteStore` implements the record, receiver and key store protocols on Python's
 :mod:`sqlite3` (one object makes a sealed terminal), :class:`SQLiteOutboxStorage` the
 outbox and seal store protocols. Integrators plug their own database by implementing the
-same methods. The SQLite schema (version 2) is :data:`SCHEMA`.
+same methods. The SQLite schema (version 2) is :data:`SCHEMA`, core's schema of the
+terminal's database, which the C reference terminal creates too.
 
 Key bytes are stored in clear (the link is protected, the database file is not): keep the
 database where only the terminal's service can read it. Both SQLite stores create a new
@@ -79,63 +80,14 @@ __all__ = [
     "STORE_SCHEMA_VERSION",
 ]
 
-STORE_SCHEMA_VERSION = 2
+STORE_SCHEMA_VERSION: int = _native.STORE_SCHEMA_VERSION
 """Version of :data:`SCHEMA`; stored in ``meta`` under ``"schema"``. Version 1 (no key
 and counter tables) is upgraded in place when opened."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    record_no     INTEGER PRIMARY KEY,  -- storage order
-    device        INTEGER,              -- record id (origin device, epoch, seq) from the
-    epoch         INTEGER,              --   header; NULL when the header is unreadable
-    seq           INTEGER,
-    kind          INTEGER NOT NULL,     -- wire kind number (known or not)
-    care_home     INTEGER,
-    resident      INTEGER,              -- pseudonymous resident number in the care home
-    time_utc      INTEGER,              -- Unix seconds; NULL when the device had no clock
-    placed_utc    INTEGER,              -- a clockless record's time placed by the receiver
-    status        TEXT    NOT NULL,     -- 'valid', 'unknown_kind', 'invalid:<code>',
-                                        --   'malformed:<code>'
-    id_conflict   INTEGER NOT NULL DEFAULT 0,  -- 1: another record has this id (epoch reuse)
-    envelope      BLOB    NOT NULL,     -- the envelope bytes as received, never rewritten
-    stream_device INTEGER,              -- sync stream and position it arrived at
-    stream_epoch  INTEGER,              --   (NULL when added directly)
-    position      INTEGER,
-    received_utc  INTEGER NOT NULL      -- when this store got it
-);
-CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records (device, epoch, seq)
-    WHERE id_conflict = 0 AND device IS NOT NULL;
-CREATE INDEX IF NOT EXISTS records_by_resident ON records (care_home, resident, time_utc);
-CREATE TABLE IF NOT EXISTS watermarks (
-    device    INTEGER NOT NULL,
-    epoch     INTEGER NOT NULL,
-    watermark INTEGER NOT NULL,         -- highest contiguous stream position committed
-    PRIMARY KEY (device, epoch)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS devices (
-    device  INTEGER PRIMARY KEY,        -- a kiosk this terminal holds keys of
-    revoked INTEGER NOT NULL DEFAULT 0  -- 1: every frame of the device is refused
-);
-CREATE TABLE IF NOT EXISTS device_keys (
-    device            INTEGER NOT NULL,
-    key_id            INTEGER NOT NULL, -- a rotation moves to a greater id
-    key               BLOB    NOT NULL, -- 32 bytes, in clear: protect the database file
-    downlink_reserved INTEGER NOT NULL DEFAULT 0,  -- terminal->kiosk counters leased so far
-    PRIMARY KEY (device, key_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS seal_counters (
-    device  INTEGER NOT NULL,           -- the last kiosk frame accepted of stream
-    epoch   INTEGER NOT NULL,           --   (device, epoch): key id, then counter
-    key_id  INTEGER NOT NULL,
-    counter INTEGER NOT NULL,
-    PRIMARY KEY (device, epoch)
-) WITHOUT ROWID;
-"""
-"""The SQL of :class:`SQLiteStore`."""
+SCHEMA: str = _native.STORE_SCHEMA
+"""The SQL of :class:`SQLiteStore`: core's schema of the terminal's database
+(``core/sql/store.sql``, the one the C terminal runs through ``tcm_store_schema()``), whose
+last statement writes the version row. Run only after the stored version was checked."""
 
 OUTBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_meta (
@@ -400,8 +352,9 @@ class _Database:
         return self._conn
 
 
-_READABLE_SCHEMAS = ("1", str(STORE_SCHEMA_VERSION))
-"""Schema versions :class:`SQLiteStore` opens (version 1 is upgraded in place)."""
+_READABLE_SCHEMAS = tuple(str(v) for v in range(1, STORE_SCHEMA_VERSION + 1))
+"""Schema versions :class:`SQLiteStore` opens (older ones are upgraded in place by
+:data:`SCHEMA`)."""
 
 
 def _stored_schema(db: sqlite3.Connection) -> Optional[str]:
@@ -467,19 +420,10 @@ class SQLiteStore(_Database):
                     supported=STORE_SCHEMA_VERSION,
                 )
             _configure(self._db)
+            # Creates what is missing (version 1 lacked the key and counter tables) and
+            # writes the version to a new or older database.
             with self._db:
                 self._db.executescript(SCHEMA)
-                if found is None:
-                    self._db.execute(
-                        "INSERT INTO meta (key, value) VALUES ('schema', ?)",
-                        (str(STORE_SCHEMA_VERSION),),
-                    )
-                elif found == "1":
-                    # Version 2 only added tables (keys, revocations, replay counters),
-                    # which the script above created.
-                    self._db.execute(
-                        "UPDATE meta SET value = ? WHERE key = 'schema'", (str(STORE_SCHEMA_VERSION),)
-                    )
         except BaseException:
             self._db.close()
             raise
