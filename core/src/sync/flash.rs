@@ -21,7 +21,7 @@
 //! bytes then read as one header, and if its length CRC happens to pass, that phantom
 //! header swallows the new item (and every retry of the same bytes). This backend
 //! therefore presents the flash to `sequential-storage` with a write word of at least
-//! 8 bytes ([`STORAGE_WORD_MIN`]; the flash's own word if larger): every header is then
+//! 8 bytes (the flash's own word if larger): every header is then
 //! one word of its own, a torn header never shares a word with a later write, and the
 //! writer's and the reader's scans see the same words. The flash's word must divide it.
 //!
@@ -44,8 +44,8 @@ use super::outbox::{AppendError, EntryBounds, OutboxMeta, OutboxStorage, MAX_ENT
 use crate::ids::{DeviceId, Epoch};
 
 /// Version of the meta record layout in the map region (`[version, device, epoch,
-/// acked_through]` as u32s). 2: items on words of at least [`STORAGE_WORD_MIN`] bytes
-/// (see the module docs); 1: items on the flash's own word.
+/// acked_through]` as u32s). 2: items on words of at least 8 bytes (see the module
+/// docs); 1: items on the flash's own word.
 pub const FLASH_META_VERSION: u32 = 2;
 
 /// The meta version of layout 1 (the flash's own word).
@@ -53,7 +53,7 @@ const FLASH_META_VERSION_1: u32 = 1;
 
 /// Smallest write word `sequential-storage` is shown: its item header's size, so that
 /// a header is always one word of its own.
-pub const STORAGE_WORD_MIN: usize = 8;
+pub(crate) const STORAGE_WORD_MIN: usize = 8;
 
 /// Bytes of a `sequential-storage` item header (CRC-32 of the data, length, CRC-16 of the
 /// length).
@@ -87,7 +87,7 @@ pub enum FlashError<E> {
     /// The meta record has another layout version or a bad value.
     BadMeta,
     /// The outbox was written in layout 1 (items on a flash word smaller than
-    /// [`STORAGE_WORD_MIN`], see the module docs): refused, nothing changed. Upload its
+    /// 8 bytes, see the module docs): refused, nothing changed. Upload its
     /// records with the firmware that wrote it, or [`FlashStorage::erase_all`] it.
     OldLayout,
     /// Any other `sequential-storage` failure (a bug there or here).
@@ -131,8 +131,7 @@ pub enum FlashConfigError {
     /// The two regions overlap or exceed the flash.
     Overlap,
     /// An erase page cannot hold the largest entry ([`MAX_ENTRY_LEN`]), or the flash's
-    /// word does not divide [`STORAGE_WORD_MIN`] and is not a multiple of it, or it
-    /// exceeds 32 bytes.
+    /// word does not divide 8 and is not a multiple of it, or it exceeds 32 bytes.
     PageTooSmall,
 }
 
@@ -212,6 +211,13 @@ struct Aligned([u8; BUF_LEN]);
 /// An outbox backend on NOR flash: entries in a `sequential-storage` queue region, the
 /// meta in a `sequential-storage` map region. No allocation; holds one entry-sized
 /// buffer.
+///
+/// `sequential-storage` is shown a write word of at least 8 bytes (its item header's
+/// size), so a header torn by a power cut never shares a word with a later write
+/// (upstream issue #136: the torn bytes and the next item's first bytes read as one
+/// phantom header that swallowed the item). That is on-flash layout 2 (meta version
+/// [`FLASH_META_VERSION`]); a layout-1 outbox written on a smaller flash word is refused
+/// untouched with [`FlashError::OldLayout`].
 pub struct FlashStorage<F: MultiwriteNorFlash> {
     flash: F,
     queue: Range<u32>,
