@@ -454,7 +454,7 @@ fn search(
 
 /// Candidates [`phantom_contents`] tries (where the condition can arise, it holds for
 /// about one in 2^21).
-const SEARCH_LIMIT: u32 = 1 << 22;
+const SEARCH_LIMIT: u32 = 1 << 21;
 
 /// For each cut after `k` = 1..=7 header bytes (index `k`), contents of the window for
 /// which the old scheme loses the item at word size `w`, `room` bytes before the page's
