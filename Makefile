@@ -7,9 +7,9 @@ setup:
 	bash scripts/setup.sh
 
 # The main job: two QEMU kiosks -> fault-injecting relay -> C terminal -> SQLite -> Python
-# report (scripts/demo.sh runs scripts/setup.sh itself, then builds what is missing).
+# report (demo/demo.sh runs scripts/setup.sh itself, then builds what is missing).
 demo:
-	@bash scripts/demo.sh
+	@bash demo/demo.sh
 
 test: setup
 	bash scripts/test.sh

@@ -36,9 +36,9 @@ step "fuzz smoke (nightly, skipped without it)" bash scripts/fuzz-smoke.sh
 if [ -x firmware/scripts/test.sh ]; then
   step "firmware tests" firmware/scripts/test.sh
 fi
-if [ -f scripts/demo.sh ]; then
+if [ -f demo/demo.sh ]; then
   # The main job as a smoke test (about 20 s once the parts above are built).
-  step "care-home demo (smoke)" env DEMO_OUT=target/demo-smoke bash scripts/demo.sh
+  step "care-home demo (smoke)" env DEMO_OUT=target/demo-smoke bash demo/demo.sh
 fi
 
 # Sum the counts every runner printed.

@@ -169,8 +169,9 @@ _HAND_MADE = [
 
 
 def _sources() -> List[pathlib.Path]:
-    files = sorted(PACKAGE.glob("*.py")) + sorted(PACKAGE.glob("*.pyi")) + sorted((ROOT / "scripts").glob("*.py"))
-    assert PACKAGE / "store.py" in files and ROOT / "scripts" / "relay.py" in files
+    files = sorted(PACKAGE.glob("*.py")) + sorted(PACKAGE.glob("*.pyi")) + sorted((ROOT / "demo").glob("*.py"))
+    files += sorted((ROOT / "scripts").glob("*.py"))
+    assert PACKAGE / "store.py" in files and ROOT / "demo" / "relay.py" in files
     return files
 
 

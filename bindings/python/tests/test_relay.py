@@ -1,4 +1,4 @@
-"""The demo's fault-injecting relay (scripts/relay.py) frames through the tcmcare package:
+"""The demo's fault-injecting relay (demo/relay.py) frames through the tcmcare package:
 frames pass unchanged, a tampered frame has one payload bit flipped and a valid CRC, a
 corrupted one is refused by the CRC, and the same seed gives the same faults."""
 
@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 def _load_relay() -> Any:
-    spec = importlib.util.spec_from_file_location("demo_relay", ROOT / "scripts" / "relay.py")
+    spec = importlib.util.spec_from_file_location("demo_relay", ROOT / "demo" / "relay.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The main job of `make demo`: a care home's day, end to end.
 
-Run by scripts/demo.sh (which builds everything and runs this inside the Python package's
+Run by demo/demo.sh (which builds everything and runs this inside the Python package's
 virtualenv). What happens:
 
 0. the terminal provisions both kiosks: each boots once in QEMU in provisioning mode
@@ -12,7 +12,7 @@ virtualenv). What happens:
    simulated clock that runs a day of 3 March 2025 fast, and records the staff's entries
    of demo/terminal-script.txt (registrations, constitution assessments, treatments,
    herbal prescriptions and deliveries, follow-ups) as its own records;
-2. scripts/relay.py sits between the kiosks and the terminal and drops, duplicates and
+2. demo/relay.py sits between the kiosks and the terminal and drops, duplicates and
    corrupts frames, and tampers with some (a payload bit flipped and the CRC recomputed,
    as someone at the cable would: only the seal catches those) (seeded);
 3. two kiosk firmware images boot in QEMU (mps2-an386) as kiosk A (device 0x4B01) and
@@ -263,7 +263,7 @@ class Demo:
             f"{SCRIPT.relative_to(ROOT)}")
         self.relay = subprocess.Popen(
             [
-                sys.executable, str(ROOT / "scripts/relay.py"), "--upstream", f"127.0.0.1:{tport}",
+                sys.executable, str(ROOT / "demo/relay.py"), "--upstream", f"127.0.0.1:{tport}",
                 *[a for k in self.kiosks for a in ("--route", f"{k.route}={k.port}")],
                 "--seed", str(SEED), "--drop", str(DROP), "--duplicate", str(DUPLICATE),
                 "--corrupt", str(CORRUPT), "--tamper", str(TAMPER),

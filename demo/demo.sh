@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the main job. Installs what a fresh machine lacks, builds the parts that
 # take part (libtcmcare and the reference C terminal, the kiosk firmware and its QEMU
-# harness, the Python package), then runs a care home's day end to end: scripts/demo.py
+# harness, the Python package), then runs a care home's day end to end: demo/demo.py
 # inside the Python package's virtualenv. Outputs land in out/ (gitignored).
 #
 # Non-interactive; quick when everything is built. DEMO_SEED changes the relay's faults;
@@ -51,6 +51,6 @@ elif [ -n "$(find core/src core/Cargo.toml bindings/python/src bindings/python/C
     CARGO_TARGET_DIR="$root/target" maturin develop --release --quiet
 fi
 
-log "run: scripts/demo.py"
+log "run: demo/demo.py"
 export HOST_TRIPLE="$host"
-exec timeout --signal=TERM --kill-after=15 300 "$venv/bin/python" scripts/demo.py
+exec timeout --signal=TERM --kill-after=15 300 "$venv/bin/python" demo/demo.py
