@@ -62,6 +62,26 @@ pub enum AcupointUse {
     NotApplicable,
 }
 
+/// Snake_case names of [`Technique`] in wire-value order.
+const NAMES: [&str; 16] = [
+    "acupuncture",
+    "moxibustion",
+    "cupping",
+    "tuina",
+    "gua_sha",
+    "auricular_pressing",
+    "acupoint_application",
+    "herbal_foot_bath",
+    "acupoint_massage",
+    "baduanjin",
+    "tai_chi",
+    "wuqinxi",
+    "liuzijue",
+    "electroacupuncture",
+    "acupoint_injection",
+    "intradermal_needle",
+];
+
 impl Technique {
     /// All techniques in wire-value order.
     pub const ALL: [Technique; 16] = [
@@ -109,6 +129,17 @@ impl Technique {
             15 => Some(Technique::IntradermalNeedle),
             _ => None,
         }
+    }
+
+    /// The stable snake_case name (`"moxibustion"`, `"gua_sha"`) used in JSON, Python and
+    /// reports.
+    pub const fn name(self) -> &'static str {
+        NAMES[self as usize]
+    }
+
+    /// The technique named `name` (see [`Technique::name`]).
+    pub fn from_name(name: &str) -> Option<Technique> {
+        Technique::ALL.into_iter().find(|t| t.name() == name)
     }
 
     /// Chinese name, `"艾灸"`.
@@ -231,6 +262,34 @@ mod tests {
     extern crate std;
 
     use super::*;
+
+    #[test]
+    fn names_are_pinned() {
+        let expected: [(Technique, &str); 16] = [
+            (Technique::Acupuncture, "acupuncture"),
+            (Technique::Moxibustion, "moxibustion"),
+            (Technique::Cupping, "cupping"),
+            (Technique::Tuina, "tuina"),
+            (Technique::GuaSha, "gua_sha"),
+            (Technique::AuricularPressing, "auricular_pressing"),
+            (Technique::AcupointApplication, "acupoint_application"),
+            (Technique::HerbalFootBath, "herbal_foot_bath"),
+            (Technique::AcupointMassage, "acupoint_massage"),
+            (Technique::Baduanjin, "baduanjin"),
+            (Technique::TaiChi, "tai_chi"),
+            (Technique::Wuqinxi, "wuqinxi"),
+            (Technique::Liuzijue, "liuzijue"),
+            (Technique::Electroacupuncture, "electroacupuncture"),
+            (Technique::AcupointInjection, "acupoint_injection"),
+            (Technique::IntradermalNeedle, "intradermal_needle"),
+        ];
+        assert_eq!(Technique::ALL.len(), expected.len());
+        for (t, name) in expected {
+            assert_eq!(t.name(), name);
+            assert_eq!(Technique::from_name(name), Some(t));
+        }
+        assert_eq!(Technique::from_name("moxa"), None);
+    }
 
     #[test]
     fn wire_values_are_pinned() {

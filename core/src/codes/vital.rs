@@ -8,6 +8,8 @@
 
 use core::fmt;
 
+use crate::record::{GlucoseContext, VitalSigns};
+
 /// LOINC of the vital signs panel ("Vital signs, weight, height, head circumference,
 /// oxygen saturation and BMI panel").
 pub const VITAL_SIGNS_PANEL_LOINC: &str = "85353-1";
@@ -278,6 +280,108 @@ impl fmt::Display for VitalSign {
     }
 }
 
+/// One vital-sign value in the UCUM unit of its [`VitalSign`]: `mantissa × 10^exponent`
+/// (128 `mm[Hg]` = 128 × 10⁰; 36.60 Cel = 3660 × 10⁻²; 68.450 kg = 68450 × 10⁻³). The
+/// exponent keeps the record's fixed-point precision; no float is involved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct VitalQuantity {
+    /// The field of the JSON view the value comes from (`"bmi_centi"` for the derived BMI).
+    pub field: &'static str,
+    /// The vital sign (LOINC, display, UCUM unit).
+    pub sign: VitalSign,
+    /// The decimal digits.
+    pub mantissa: i64,
+    /// The power of ten.
+    pub exponent: i8,
+}
+
+/// The values of a vital-signs record in their UCUM units, in field order, with the BMI
+/// derived from weight and height when both are present (the numeric export view: FHIR
+/// and friends). Glucose maps to the fasting
+/// capillary code (LOINC 14770-2) when fasting and to the random blood glucose code
+/// (15074-8) otherwise, a two-hour post-meal value included: LOINC's post-meal codes name
+/// serum or plasma, which a finger stick is not.
+pub fn quantities(v: &VitalSigns) -> impl Iterator<Item = VitalQuantity> {
+    let glucose_sign = match v.glucose_context {
+        GlucoseContext::Fasting => VitalSign::GlucoseFastingCapillary,
+        GlucoseContext::Random | GlucoseContext::Postprandial2h => VitalSign::GlucoseRandomBlood,
+    };
+    let q = |field, sign, value: Option<i64>, exponent| {
+        value.map(|mantissa| VitalQuantity {
+            field,
+            sign,
+            mantissa,
+            exponent,
+        })
+    };
+    [
+        q(
+            "systolic_mmhg",
+            VitalSign::Systolic,
+            v.systolic_mmhg.map(i64::from),
+            0,
+        ),
+        q(
+            "diastolic_mmhg",
+            VitalSign::Diastolic,
+            v.diastolic_mmhg.map(i64::from),
+            0,
+        ),
+        q(
+            "pulse_per_min",
+            VitalSign::Pulse,
+            v.pulse_per_min.map(i64::from),
+            0,
+        ),
+        q(
+            "spo2_percent",
+            VitalSign::Spo2,
+            v.spo2_percent.map(i64::from),
+            0,
+        ),
+        // 0.01 °C → Cel.
+        q(
+            "temperature_centi_c",
+            VitalSign::BodyTemperature,
+            v.temperature_centi_c.map(i64::from),
+            -2,
+        ),
+        // g → kg.
+        q(
+            "weight_g",
+            VitalSign::BodyWeight,
+            v.weight_g.map(i64::from),
+            -3,
+        ),
+        // mm → cm.
+        q(
+            "height_mm",
+            VitalSign::BodyHeight,
+            v.height_mm.map(i64::from),
+            -1,
+        ),
+        // BMI × 100 → kg/m2.
+        q(
+            "bmi_centi",
+            VitalSign::Bmi,
+            v.bmi_centi().map(i64::from),
+            -2,
+        ),
+        // mm → cm.
+        q("waist_mm", VitalSign::Waist, v.waist_mm.map(i64::from), -1),
+        // µmol/L → mmol/L.
+        q(
+            "glucose_umol_l",
+            glucose_sign,
+            v.glucose_umol_l.map(i64::from),
+            -3,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -380,5 +484,68 @@ mod tests {
         assert_eq!(VitalSign::Waist.mdc_unit_code(), 1297);
         assert_eq!(VitalSign::Bmi.mdc_unit_code(), 1952);
         assert_eq!(VitalSign::GlucoseFastingCapillary.mdc_unit_code(), 4722);
+    }
+
+    #[test]
+    fn quantities_keep_fixed_point_precision() {
+        // The vector "vitals-body-glucose-alerts": 152/94 mmHg, 37.50 Cel, 68.450 kg,
+        // 164.2 cm, BMI 25.39, 93.0 cm, fasting capillary glucose 7.800 mmol/L (DOMAIN.md
+        // 4.1 codes).
+        let v = VitalSigns {
+            systolic_mmhg: Some(152),
+            diastolic_mmhg: Some(94),
+            temperature_centi_c: Some(3750),
+            weight_g: Some(68_450),
+            height_mm: Some(1642),
+            waist_mm: Some(930),
+            glucose_umol_l: Some(7_800),
+            glucose_context: GlucoseContext::Fasting,
+            ..VitalSigns::default()
+        };
+        let q: std::vec::Vec<_> = quantities(&v)
+            .map(|q| (q.field, q.sign.loinc(), q.mantissa, q.exponent))
+            .collect();
+        assert_eq!(
+            q,
+            [
+                ("systolic_mmhg", "8480-6", 152, 0),
+                ("diastolic_mmhg", "8462-4", 94, 0),
+                ("temperature_centi_c", "8310-5", 3750, -2),
+                ("weight_g", "29463-7", 68_450, -3),
+                ("height_mm", "8302-2", 1642, -1),
+                ("bmi_centi", "39156-5", 2539, -2),
+                ("waist_mm", "8280-0", 930, -1),
+                ("glucose_umol_l", "14770-2", 7_800, -3),
+            ]
+        );
+        let pulse = VitalSigns {
+            pulse_per_min: Some(76),
+            spo2_percent: Some(97),
+            ..VitalSigns::default()
+        };
+        let q: std::vec::Vec<_> = quantities(&pulse)
+            .map(|q| (q.field, q.sign.loinc(), q.mantissa, q.exponent))
+            .collect();
+        assert_eq!(
+            q,
+            [
+                ("pulse_per_min", "8867-4", 76, 0),
+                ("spo2_percent", "59408-5", 97, 0)
+            ]
+        );
+        for (context, loinc) in [
+            (GlucoseContext::Random, "15074-8"),
+            (GlucoseContext::Postprandial2h, "15074-8"),
+            (GlucoseContext::Fasting, "14770-2"),
+        ] {
+            let g = VitalSigns {
+                glucose_umol_l: Some(5_600),
+                glucose_context: context,
+                ..VitalSigns::default()
+            };
+            let q: std::vec::Vec<_> = quantities(&g).collect();
+            assert_eq!(q.len(), 1);
+            assert_eq!(q[0].sign.loinc(), loinc);
+        }
     }
 }

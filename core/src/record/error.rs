@@ -1,9 +1,14 @@
-//! Validation errors of records: one specific variant per rule.
+//! Validation errors of records: one specific variant per rule, each with its entry of
+//! the rule table ([`crate::codes::rule::RULES`]: code, field, family, C status number,
+//! message).
 
 use core::fmt;
 
 use crate::codes::acupoint::AcupointError;
+use crate::codes::rule::{Rule, RuleFamily, RULES};
 use crate::constitution::Constitution;
+
+use super::Kind;
 
 /// Why a record was rejected. Each variant names one rule; the value that broke it is
 /// carried where it helps the user correct the input.
@@ -140,6 +145,101 @@ pub enum ValidationError {
     AmendmentReplacementInvalid,
 }
 
+impl ValidationError {
+    /// The index of this error's rule in [`RULES`].
+    const fn rule_index(&self) -> usize {
+        use ValidationError::*;
+        match self {
+            DeviceIdZero => 0,
+            EpochZero => 1,
+            SeqZero => 2,
+            CareHomeZero => 3,
+            ResidentNumberZero => 4,
+            StaffMissing { .. } => 5,
+            TextTooLong { .. } => 6,
+            TextEmpty { .. } => 7,
+            TooMany { .. } => 8,
+            BirthDateImplausible => 9,
+            NoMeasurement => 10,
+            BloodPressureIncomplete => 11,
+            SystolicOutOfRange(_) => 12,
+            DiastolicOutOfRange(_) => 13,
+            DiastolicNotBelowSystolic { .. } => 14,
+            PulseOutOfRange(_) => 15,
+            Spo2OutOfRange(_) => 16,
+            TemperatureOutOfRange(_) => 17,
+            WeightOutOfRange(_) => 18,
+            HeightOutOfRange(_) => 19,
+            WaistOutOfRange(_) => 20,
+            GlucoseOutOfRange(_) => 21,
+            AnswerOutOfRange { .. } => 22,
+            GuidanceForUnidentified(_) => 23,
+            DuplicateGuidance(_) => 24,
+            GuidanceEmpty(_) => 25,
+            OtherGuidanceText(_) => 26,
+            InvalidAcupoint(_) => 27,
+            DuplicateAcupoint => 28,
+            AcupointsRequired => 29,
+            AcupointsNotApplicable => 30,
+            DurationOutOfRange(_) => 31,
+            NoHerbs => 32,
+            DuplicateHerb { .. } => 33,
+            HerbDoseOutOfRange { .. } => 34,
+            DoseCountOutOfRange(_) => 35,
+            HerbalStageMismatch => 36,
+            FollowUpEmpty => 37,
+            DuplicateIntervention => 38,
+            NextVisitNotAfterVisit => 39,
+            CorrectionTargetsItself => 40,
+            AmendmentReplacementInvalid => 41,
+        }
+    }
+
+    /// The rule this error reports: its entry of [`RULES`].
+    pub const fn rule(&self) -> &'static Rule {
+        &RULES[self.rule_index()]
+    }
+
+    /// The stable snake_case code of the rule (`"systolic_out_of_range"`,
+    /// `"staff_missing"`...).
+    pub const fn code(&self) -> &'static str {
+        self.rule().code
+    }
+
+    /// The family of the rule.
+    pub const fn family(&self) -> RuleFamily {
+        self.rule().family
+    }
+
+    /// The number of the rule's `tcm_status` in the C ABI.
+    pub const fn status(&self) -> u16 {
+        self.rule().status
+    }
+
+    /// The field of the JSON view the error is about (`"systolic_mmhg"`, `"id.device"`,
+    /// `"guidance"`, `"herbs.name"`...); `""` when it is about the record as a whole.
+    /// For texts, lists and staff signatures it is the field the error names, without
+    /// its kind (`"treatment.practitioner"` → `"practitioner"`).
+    pub fn field(&self) -> &'static str {
+        use ValidationError::*;
+        match self {
+            StaffMissing { field }
+            | TextTooLong { field, .. }
+            | TextEmpty { field }
+            | TooMany { field, .. } => strip_kind(field),
+            _ => self.rule().field.unwrap_or(""),
+        }
+    }
+}
+
+/// Drops a leading `"<kind>."` from a core field path (`"treatment.note"` → `"note"`).
+fn strip_kind(field: &'static str) -> &'static str {
+    match field.split_once('.') {
+        Some((head, rest)) if Kind::ALL.iter().any(|k| k.name() == head) => rest,
+        _ => field,
+    }
+}
+
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ValidationError::*;
@@ -212,3 +312,144 @@ impl fmt::Display for ValidationError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for ValidationError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::rule::{FIRST_RULE_STATUS, RULES};
+    use ValidationError as V;
+
+    /// Every rule, pinned entry by entry: an error of it, its code, its JSON field, its
+    /// family and its C status number.
+    #[test]
+    #[rustfmt::skip]
+    fn every_rule_is_pinned() {
+        use RuleFamily::*;
+        let c = Constitution::Qixu;
+        let rules: [(ValidationError, &str, &str, RuleFamily, u16); 42] = [
+            (V::DeviceIdZero, "device_id_zero", "id.device", ReservedId, 300),
+            (V::EpochZero, "epoch_zero", "id.epoch", ReservedId, 301),
+            (V::SeqZero, "seq_zero", "id.seq", ReservedId, 302),
+            (V::CareHomeZero, "care_home_zero", "resident.care_home", ReservedId, 303),
+            (V::ResidentNumberZero, "resident_number_zero", "resident.number", ReservedId, 304),
+            (V::StaffMissing { field: "treatment.practitioner" }, "staff_missing", "practitioner", Missing, 305),
+            (V::TextTooLong { field: "treatment.note", max: 64 }, "text_too_long", "note", TooLong, 306),
+            (V::TextEmpty { field: "herbal.herbs.name" }, "text_empty", "herbs.name", Missing, 307),
+            (V::TooMany { field: "interventions", max: 8 }, "too_many", "interventions", TooLong, 308),
+            (V::BirthDateImplausible, "birth_date_implausible", "birth_date", Range, 309),
+            (V::NoMeasurement, "no_measurement", "", Missing, 310),
+            (V::BloodPressureIncomplete, "blood_pressure_incomplete", "diastolic_mmhg", Missing, 311),
+            (V::SystolicOutOfRange(301), "systolic_out_of_range", "systolic_mmhg", Range, 312),
+            (V::DiastolicOutOfRange(20), "diastolic_out_of_range", "diastolic_mmhg", Range, 313),
+            (V::DiastolicNotBelowSystolic { systolic: 90, diastolic: 90 }, "diastolic_not_below_systolic", "diastolic_mmhg", Inconsistent, 314),
+            (V::PulseOutOfRange(10), "pulse_out_of_range", "pulse_per_min", Range, 315),
+            (V::Spo2OutOfRange(40), "spo2_out_of_range", "spo2_percent", Range, 316),
+            (V::TemperatureOutOfRange(2000), "temperature_out_of_range", "temperature_centi_c", Range, 317),
+            (V::WeightOutOfRange(1), "weight_out_of_range", "weight_g", Range, 318),
+            (V::HeightOutOfRange(1), "height_out_of_range", "height_mm", Range, 319),
+            (V::WaistOutOfRange(1), "waist_out_of_range", "waist_mm", Range, 320),
+            (V::GlucoseOutOfRange(1), "glucose_out_of_range", "glucose_umol_l", Range, 321),
+            (V::AnswerOutOfRange { item: 1, value: 6 }, "answer_out_of_range", "answers", Range, 322),
+            (V::GuidanceForUnidentified(c), "guidance_for_unidentified", "guidance", Inconsistent, 323),
+            (V::DuplicateGuidance(c), "duplicate_guidance", "guidance", Inconsistent, 324),
+            (V::GuidanceEmpty(c), "guidance_empty", "guidance", Inconsistent, 325),
+            (V::OtherGuidanceText(c), "other_guidance_text", "guidance", Inconsistent, 326),
+            (V::InvalidAcupoint(AcupointError::Empty), "invalid_acupoint", "acupoints", UnknownCode, 327),
+            (V::DuplicateAcupoint, "duplicate_acupoint", "acupoints", Inconsistent, 328),
+            (V::AcupointsRequired, "acupoints_required", "acupoints", Missing, 329),
+            (V::AcupointsNotApplicable, "acupoints_not_applicable", "acupoints", Inconsistent, 330),
+            (V::DurationOutOfRange(0), "duration_out_of_range", "duration_min", Range, 331),
+            (V::NoHerbs, "no_herbs", "herbs", Missing, 332),
+            (V::DuplicateHerb { index: 1 }, "duplicate_herb", "herbs", Inconsistent, 333),
+            (V::HerbDoseOutOfRange { index: 0, dose: 0 }, "herb_dose_out_of_range", "herbs.decigrams", Range, 334),
+            (V::DoseCountOutOfRange(0), "dose_count_out_of_range", "doses", Range, 335),
+            (V::HerbalStageMismatch, "herbal_stage_mismatch", "stage", Inconsistent, 336),
+            (V::FollowUpEmpty, "follow_up_empty", "interventions", Missing, 337),
+            (V::DuplicateIntervention, "duplicate_intervention", "interventions", Inconsistent, 338),
+            (V::NextVisitNotAfterVisit, "next_visit_not_after_visit", "next_visit", Inconsistent, 339),
+            (V::CorrectionTargetsItself, "correction_targets_itself", "target", Inconsistent, 340),
+            (V::AmendmentReplacementInvalid, "amendment_replacement_invalid", "replacement", Inconsistent, 341),
+        ];
+        for (i, (e, code, field, family, status)) in rules.into_iter().enumerate() {
+            assert_eq!(e.code(), code, "{e:?}");
+            assert_eq!(e.field(), field, "{e:?}");
+            assert_eq!(e.family(), family, "{e:?}");
+            assert_eq!(e.status(), status, "{e:?}");
+            // One rule per variant, in table order, and the table says the same.
+            assert_eq!(e.rule(), &RULES[i]);
+            assert_eq!(usize::from(status - FIRST_RULE_STATUS), i);
+            assert_eq!(
+                RULES[i].field.is_none(),
+                matches!(
+                    e,
+                    V::StaffMissing { .. }
+                        | V::TextTooLong { .. }
+                        | V::TextEmpty { .. }
+                        | V::TooMany { .. }
+                )
+            );
+        }
+        // A field outside any kind is kept as it is.
+        assert_eq!(V::TextEmpty { field: "note" }.field(), "note");
+        // The rule after the record rules: the BMI of a measured constitution answer.
+        let bmi = &RULES[crate::codes::rule::BMI_OUT_OF_RANGE];
+        assert_eq!(
+            (bmi.code, bmi.field, bmi.family, bmi.status),
+            ("bmi_out_of_range", Some("bmi_centi"), Range, 342)
+        );
+        assert_eq!(RULES.len(), rules.len() + 1);
+    }
+
+    /// The rule messages, pinned (they are the messages of the C statuses).
+    #[test]
+    fn every_rule_message_is_pinned() {
+        let messages: [&str; 43] = [
+            "device id 0 is reserved (device not provisioned)",
+            "epoch 0 is reserved; epochs start at 1",
+            "sequence number 0 is reserved; sequences start at 1",
+            "care home id 0 is reserved",
+            "resident number 0 is reserved",
+            "staff signature required",
+            "text longer than its capacity",
+            "text must not be empty",
+            "list has more entries than its capacity",
+            "birth date after the record or age over 130",
+            "vital signs record without any measurement",
+            "blood pressure needs systolic and diastolic",
+            "systolic pressure out of range",
+            "diastolic pressure out of range",
+            "diastolic pressure not below systolic",
+            "pulse rate out of range",
+            "SpO2 out of range",
+            "body temperature out of range",
+            "body weight out of range",
+            "body height out of range",
+            "waist circumference out of range",
+            "blood glucose out of range",
+            "constitution answer outside 1..=5",
+            "guidance for a constitution the assessment did not identify",
+            "guidance for a constitution listed twice",
+            "guidance entry ticks no category",
+            "'other' guidance and its text must come together",
+            "not a valid WHO acupoint code",
+            "acupoint listed twice",
+            "technique requires at least one acupoint",
+            "technique does not use WHO body acupoints",
+            "treatment duration out of range",
+            "prescription without herbs",
+            "herb listed twice",
+            "herb dose out of range",
+            "number of doses out of range",
+            "prescription needs herbs and no reference; later stages need the reference only",
+            "follow-up without guidance or intervention",
+            "intervention listed twice",
+            "next visit not after this visit",
+            "correction names its own record",
+            "amendment replacement is the target",
+            "BMI out of range",
+        ];
+        for (r, m) in RULES.iter().zip(messages) {
+            assert_eq!(r.message, m, "{}", r.code);
+        }
+    }
+}
