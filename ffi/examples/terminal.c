@@ -139,8 +139,9 @@ static void report(const char *what, tcm_status status) {
  * The schema is libtcmcare's (tcm_store_schema(): the text of core/sql/store.sql, which
  * documents every table), the one the Python package's store (tcmcare.store.SQLiteStore)
  * runs too: one database that kiosks' records, the terminal's own records, the Python
- * reports and exports all share. Its version (tcm_store_schema_version()) is the meta row
- * `schema`; version 1 (no key tables) is upgraded in place by the script.
+ * reports and exports all share. Its version (TCM_STORE_SCHEMA_VERSION, 2; at run time
+ * tcm_store_schema_version() of the library linked) is the meta row `schema`; a database
+ * of version 1 (no key tables) is upgraded in place by the script.
  *
  * records:    every record, its envelope bytes exactly as received, the header's columns,
  *             the library's verdict (`status`) and the sync stream and position it came in.

@@ -1465,57 +1465,65 @@ mod tests {
         assert_eq!(TCM_MAX_RECORD_FRAME_LEN, MAX_RECORD_FRAME_LEN);
     }
 
+    /// Checks a C enum against its core enum, variant by variant: the match over the C
+    /// enum is exhaustive (a C variant added without its core twin does not compile), each
+    /// C value is the wire value of the core variant of the same name and parses back to
+    /// it, and core knows no wire value the C enum lacks.
+    macro_rules! same_values {
+        ($c:ident => $core:ident, $parse:expr, $wire:expr; $($v:ident),+ $(,)?) => {{
+            let twin = |c: $c| match c {
+                $($c::$v => $core::$v,)+
+            };
+            let mut c_values = Vec::new();
+            $(
+                let core = twin($c::$v);
+                assert_eq!($c::$v as u8, $wire(core), "{}::{}", stringify!($c), stringify!($v));
+                assert_eq!($parse($c::$v as u8), Some(core), "{}::{}", stringify!($c), stringify!($v));
+                c_values.push($c::$v as u8);
+            )+
+            for n in 0..=u8::MAX {
+                assert_eq!(
+                    $parse(n).is_some(),
+                    c_values.contains(&n),
+                    "{} value {}",
+                    stringify!($core),
+                    n
+                );
+            }
+        }};
+    }
+
     #[test]
     fn enum_values_match_core() {
-        for k in Kind::ALL {
-            assert!(k as u8 >= tcm_record_kind::Resident as u8);
-            assert!(k as u8 <= tcm_record_kind::Correction as u8);
-        }
-        assert_eq!(
-            tcm_technique::IntradermalNeedle as u8,
-            Technique::IntradermalNeedle.to_u8()
-        );
-        assert_eq!(
-            Technique::from_u8(tcm_technique::IntradermalNeedle as u8 + 1),
-            None
-        );
-        assert_eq!(tcm_adverse_event::Other as u8, AdverseEvent::Other as u8);
-        assert_eq!(
-            AdverseEvent::from_u8(tcm_adverse_event::Other as u8 + 1),
-            None
-        );
-        assert_eq!(
-            tcm_herbal_stage::Received as u8,
-            HerbalStage::Received as u8
-        );
-        assert_eq!(
-            tcm_correction_reason::Other as u8,
-            CorrectionReason::Other as u8
-        );
-        assert_eq!(
-            tcm_condition_control::Complication as u8,
-            ConditionControl::Complication as u8
-        );
-        assert_eq!(
-            tcm_temperature_site::Other as u8,
-            TemperatureSite::Other as u8
-        );
-        assert_eq!(
-            tcm_glucose_context::Postprandial2h as u8,
-            GlucoseContext::Postprandial2h as u8
-        );
-        assert_eq!(
-            tcm_measurement_source::Manual as u8,
-            MeasurementSource::Manual as u8
-        );
-        assert_eq!(
-            tcm_residency_status::Deceased as u8,
-            ResidencyStatus::Deceased as u8
-        );
-        assert_eq!(
-            tcm_chronic_condition::StrokeHighRisk as u8,
-            ChronicCondition::StrokeHighRisk as u8
-        );
-        assert_eq!(tcm_sex::Female as u8, Sex::Female.code());
+        same_values!(tcm_record_kind => Kind, Kind::from_u8, |k: Kind| k as u8;
+            Resident, Vitals, Constitution, Treatment, Herbal, FollowUp, Correction);
+        same_values!(tcm_sex => Sex, Sex::from_code, Sex::code; Unknown, Male, Female);
+        same_values!(tcm_residency_status => ResidencyStatus, ResidencyStatus::from_u8,
+            |s: ResidencyStatus| s as u8; Active, Discharged, Deceased);
+        same_values!(tcm_temperature_site => TemperatureSite, TemperatureSite::from_u8,
+            |s: TemperatureSite| s as u8; Forehead, Axilla, Ear, Oral, Other);
+        same_values!(tcm_glucose_context => GlucoseContext, GlucoseContext::from_u8,
+            |g: GlucoseContext| g as u8; Fasting, Random, Postprandial2h);
+        same_values!(tcm_measurement_source => MeasurementSource, MeasurementSource::from_u8,
+            |s: MeasurementSource| s as u8; KioskSensor, Bluetooth, Manual);
+        same_values!(tcm_technique => Technique, Technique::from_u8, Technique::to_u8;
+            Acupuncture, Moxibustion, Cupping, Tuina, GuaSha, AuricularPressing,
+            AcupointApplication, HerbalFootBath, AcupointMassage, Baduanjin, TaiChi, Wuqinxi,
+            Liuzijue, Electroacupuncture, AcupointInjection, IntradermalNeedle);
+        same_values!(tcm_treatment_outcome => TreatmentOutcome, TreatmentOutcome::from_u8,
+            |o: TreatmentOutcome| o as u8; Completed, StoppedEarly, Refused);
+        same_values!(tcm_adverse_event => AdverseEvent, AdverseEvent::from_u8,
+            |e: AdverseEvent| e as u8;
+            None, Fainting, Burn, Bruising, Bleeding, NeedleIncident, SkinReaction, Other);
+        same_values!(tcm_herbal_stage => HerbalStage, HerbalStage::from_u8,
+            |s: HerbalStage| s as u8; Prescribed, Decocted, Dispatched, Delivered, Received);
+        same_values!(tcm_chronic_condition => ChronicCondition, ChronicCondition::from_u8,
+            |c: ChronicCondition| c as u8; Hypertension, Diabetes, StrokeHighRisk);
+        same_values!(tcm_condition_control => ConditionControl, ConditionControl::from_u8,
+            |c: ConditionControl| c as u8;
+            Satisfactory, Unsatisfactory, AdverseReaction, Complication);
+        same_values!(tcm_correction_reason => CorrectionReason, CorrectionReason::from_u8,
+            |r: CorrectionReason| r as u8;
+            EntryError, WrongResident, Duplicate, MeasurementError, Other);
     }
 }

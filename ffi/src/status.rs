@@ -874,8 +874,8 @@ mod tests {
         assert_eq!(tcm_status::from_u32(99), None);
     }
 
-    /// The committed header lists exactly the statuses of `ALL` (so a variant added to
-    /// the enum but forgotten in `ALL` fails here).
+    /// The committed header lists exactly the statuses of `ALL_STATUSES` (so a variant
+    /// added to the enum but forgotten in `ALL_STATUSES` fails here).
     #[test]
     fn header_lists_every_status() {
         let header = include_str!("../include/tcmcare.h");
