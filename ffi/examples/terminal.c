@@ -481,58 +481,19 @@ static int db_find_id(terminal_db *t, const tcm_record_id *id, const uint8_t *en
 static const char *const DECODE_CODES[] = {"truncated",     "varint_overflow",
                                            "non_canonical_varint", "invalid_utf8",
                                            "invalid_value", "trailing_bytes"};
-static const char *const RULE_CODES[] = {"device_id_zero",
-                                         "epoch_zero",
-                                         "seq_zero",
-                                         "care_home_zero",
-                                         "resident_number_zero",
-                                         "staff_missing",
-                                         "text_too_long",
-                                         "text_empty",
-                                         "too_many",
-                                         "birth_date_implausible",
-                                         "no_measurement",
-                                         "blood_pressure_incomplete",
-                                         "systolic_out_of_range",
-                                         "diastolic_out_of_range",
-                                         "diastolic_not_below_systolic",
-                                         "pulse_out_of_range",
-                                         "spo2_out_of_range",
-                                         "temperature_out_of_range",
-                                         "weight_out_of_range",
-                                         "height_out_of_range",
-                                         "waist_out_of_range",
-                                         "glucose_out_of_range",
-                                         "answer_out_of_range",
-                                         "guidance_for_unidentified",
-                                         "duplicate_guidance",
-                                         "guidance_empty",
-                                         "other_guidance_text",
-                                         "invalid_acupoint",
-                                         "duplicate_acupoint",
-                                         "acupoints_required",
-                                         "acupoints_not_applicable",
-                                         "duration_out_of_range",
-                                         "no_herbs",
-                                         "duplicate_herb",
-                                         "herb_dose_out_of_range",
-                                         "dose_count_out_of_range",
-                                         "herbal_stage_mismatch",
-                                         "follow_up_empty",
-                                         "duplicate_intervention",
-                                         "next_visit_not_after_visit",
-                                         "correction_targets_itself",
-                                         "amendment_replacement_invalid"};
+/* A record that breaks a rule is stored as "invalid:<code>", with the library's code of the
+ * rule (tcm_status_code(), the Python package's ValidationError.code). */
 
 static void status_text(tcm_status s, char *out, size_t cap) {
+    const char *code = NULL;
     if (s == TCM_STATUS_OK) {
         snprintf(out, cap, "valid");
     } else if (s == TCM_STATUS_UNKNOWN_KIND) {
         snprintf(out, cap, "unknown_kind");
     } else if (s >= TCM_STATUS_DECODE_TRUNCATED && s <= TCM_STATUS_DECODE_TRAILING_BYTES) {
         snprintf(out, cap, "malformed:%s", DECODE_CODES[s - TCM_STATUS_DECODE_TRUNCATED]);
-    } else if (s >= TCM_STATUS_DEVICE_ID_ZERO && s <= TCM_STATUS_AMENDMENT_REPLACEMENT_INVALID) {
-        snprintf(out, cap, "invalid:%s", RULE_CODES[s - TCM_STATUS_DEVICE_ID_ZERO]);
+    } else if (tcm_status_code(s, &code) == TCM_STATUS_OK) {
+        snprintf(out, cap, "invalid:%s", code);
     } else {
         snprintf(out, cap, "malformed:status_%u", (unsigned)s);
     }
@@ -558,9 +519,12 @@ static tcm_status status_from_text(const char *text) {
         }
     }
     if (strncmp(text, "invalid:", 8) == 0) {
-        for (i = 0; i < sizeof RULE_CODES / sizeof RULE_CODES[0]; i++) {
-            if (strcmp(text + 8, RULE_CODES[i]) == 0) {
-                return (tcm_status)(TCM_STATUS_DEVICE_ID_ZERO + i);
+        /* The rules are the consecutive statuses from TCM_STATUS_DEVICE_ID_ZERO. */
+        uint32_t v;
+        const char *code = NULL;
+        for (v = TCM_STATUS_DEVICE_ID_ZERO; tcm_status_code(v, &code) == TCM_STATUS_OK; v++) {
+            if (strcmp(text + 8, code) == 0) {
+                return (tcm_status)v;
             }
         }
     }

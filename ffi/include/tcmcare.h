@@ -577,6 +577,37 @@ typedef uint8_t tcm_verdict;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The family of a validation rule (`tcm_status_family()`): what kind of mistake the
+// input makes. Numbers are stable and never reused.
+enum tcm_rule_family
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // The input's shape is wrong (errors of the JSON view; no record rule is one).
+    TCM_RULE_FAMILY_SCHEMA = 1,
+    // A reserved zero id: device, epoch, sequence, care home or resident number.
+    TCM_RULE_FAMILY_RESERVED_ID = 2,
+    // Required content is missing: a staff signature, a text, any measurement, herbs...
+    TCM_RULE_FAMILY_MISSING = 3,
+    // A text or a list longer than its capacity.
+    TCM_RULE_FAMILY_TOO_LONG = 4,
+    // A value outside its plausible range (a measurement, an answer, a dose, a date).
+    TCM_RULE_FAMILY_RANGE = 5,
+    // Fields contradict each other or the rules (duplicates, diastolic not below
+    // systolic...).
+    TCM_RULE_FAMILY_INCONSISTENT = 6,
+    // A name or code this version does not know (an acupoint).
+    TCM_RULE_FAMILY_UNKNOWN_CODE = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tcm_rule_family tcm_rule_family;
+#else
+typedef uint8_t tcm_rule_family;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What a payload did at the receiver (`tcm_receiver_event.kind`).
 enum tcm_receiver_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -2143,6 +2174,24 @@ tcm_status tcm_record_to_json(const struct tcm_record *record,
 // # Safety
 // `frame` points to `len` readable bytes; `out` to writable memory for a `tcm_record`.
 tcm_status tcm_frame_decode_record(const uint8_t *frame, size_t len, struct tcm_record *out);
+
+// Hands out the stable snake_case code of a validation status (300..=342), e.g.
+// `"systolic_out_of_range"` for `TCM_STATUS_SYSTOLIC_OUT_OF_RANGE`: the code the Python
+// package raises (`ValidationError.code`) and stores (`invalid:<code>`). `*name` receives
+// a static NUL-terminated string (never free it). A status that is not a validation
+// rule gives `TCM_STATUS_INVALID_ARGUMENT` and `*name` is set to NULL.
+//
+// # Safety
+// `name` points to a writable `const char *`.
+tcm_status tcm_status_code(uint32_t status, const char **name);
+
+// Stores the family of a validation status (300..=342) in `*family`, e.g.
+// `TCM_RULE_FAMILY_RANGE` for `TCM_STATUS_SYSTOLIC_OUT_OF_RANGE`. A status that is not a
+// validation rule gives `TCM_STATUS_INVALID_ARGUMENT` and leaves `*family` unchanged.
+//
+// # Safety
+// `family` points to a writable `tcm_rule_family` (`uint8_t`).
+tcm_status tcm_status_family(uint32_t status, tcm_rule_family *family);
 
 // Creates a key from `len` bytes at `bytes` (`len` must be `TCM_KEY_LEN`, else
 // `TCM_STATUS_SEAL_KEY_WRONG_LENGTH`). Wipe your copy of the bytes afterwards.

@@ -37,6 +37,7 @@ pub mod id_number;
 pub mod numeric;
 mod pod;
 pub mod record;
+pub mod rule;
 pub mod seal;
 pub mod status;
 pub mod store;

@@ -21,6 +21,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
 use tcmcare_core::codes::acupoint::AcupointError;
+use tcmcare_core::codes::rule::{Rule, BMI_OUT_OF_RANGE, FIRST_RULE_STATUS, RULES};
 use tcmcare_core::constitution::MeasurementError;
 use tcmcare_core::gatt::GattError;
 use tcmcare_core::id_number::IdNumberError;
@@ -488,53 +489,50 @@ impl tcm_status {
             FrameTooShort => "frame shorter than its CRC",
             FrameCrc => "frame CRC mismatch: the frame was corrupted",
             FrameTooLong => "frame longer than the receive buffer (skipped)",
-            DeviceIdZero => "device id 0 is reserved (device not provisioned)",
-            EpochZero => "epoch 0 is reserved; epochs start at 1",
-            SeqZero => "sequence number 0 is reserved; sequences start at 1",
-            CareHomeZero => "care home id 0 is reserved",
-            ResidentNumberZero => "resident number 0 is reserved",
-            StaffMissing => "staff signature required",
-            TextTooLong => "text longer than its capacity",
-            TextEmpty => "text must not be empty",
-            TooMany => "list has more entries than its capacity",
-            BirthDateImplausible => "birth date after the record or age over 130",
-            NoMeasurement => "vital signs record without any measurement",
-            BloodPressureIncomplete => "blood pressure needs systolic and diastolic",
-            SystolicOutOfRange => "systolic pressure out of range",
-            DiastolicOutOfRange => "diastolic pressure out of range",
-            DiastolicNotBelowSystolic => "diastolic pressure not below systolic",
-            PulseOutOfRange => "pulse rate out of range",
-            Spo2OutOfRange => "SpO2 out of range",
-            TemperatureOutOfRange => "body temperature out of range",
-            WeightOutOfRange => "body weight out of range",
-            HeightOutOfRange => "body height out of range",
-            WaistOutOfRange => "waist circumference out of range",
-            GlucoseOutOfRange => "blood glucose out of range",
-            AnswerOutOfRange => "constitution answer outside 1..=5",
-            GuidanceForUnidentified => {
-                "guidance for a constitution the assessment did not identify"
-            }
-            DuplicateGuidance => "guidance for a constitution listed twice",
-            GuidanceEmpty => "guidance entry ticks no category",
-            OtherGuidanceText => "'other' guidance and its text must come together",
-            InvalidAcupoint => "not a valid WHO acupoint code",
-            DuplicateAcupoint => "acupoint listed twice",
-            AcupointsRequired => "technique requires at least one acupoint",
-            AcupointsNotApplicable => "technique does not use WHO body acupoints",
-            DurationOutOfRange => "treatment duration out of range",
-            NoHerbs => "prescription without herbs",
-            DuplicateHerb => "herb listed twice",
-            HerbDoseOutOfRange => "herb dose out of range",
-            DoseCountOutOfRange => "number of doses out of range",
-            HerbalStageMismatch => {
-                "prescription needs herbs and no reference; later stages need the reference only"
-            }
-            FollowUpEmpty => "follow-up without guidance or intervention",
-            DuplicateIntervention => "intervention listed twice",
-            NextVisitNotAfterVisit => "next visit not after this visit",
-            CorrectionTargetsItself => "correction names its own record",
-            AmendmentReplacementInvalid => "amendment replacement is the target",
-            BmiOutOfRange => "BMI out of range",
+            // The validation rules: the messages of core's rule table.
+            DeviceIdZero
+            | EpochZero
+            | SeqZero
+            | CareHomeZero
+            | ResidentNumberZero
+            | StaffMissing
+            | TextTooLong
+            | TextEmpty
+            | TooMany
+            | BirthDateImplausible
+            | NoMeasurement
+            | BloodPressureIncomplete
+            | SystolicOutOfRange
+            | DiastolicOutOfRange
+            | DiastolicNotBelowSystolic
+            | PulseOutOfRange
+            | Spo2OutOfRange
+            | TemperatureOutOfRange
+            | WeightOutOfRange
+            | HeightOutOfRange
+            | WaistOutOfRange
+            | GlucoseOutOfRange
+            | AnswerOutOfRange
+            | GuidanceForUnidentified
+            | DuplicateGuidance
+            | GuidanceEmpty
+            | OtherGuidanceText
+            | InvalidAcupoint
+            | DuplicateAcupoint
+            | AcupointsRequired
+            | AcupointsNotApplicable
+            | DurationOutOfRange
+            | NoHerbs
+            | DuplicateHerb
+            | HerbDoseOutOfRange
+            | DoseCountOutOfRange
+            | HerbalStageMismatch
+            | FollowUpEmpty
+            | DuplicateIntervention
+            | NextVisitNotAfterVisit
+            | CorrectionTargetsItself
+            | AmendmentReplacementInvalid
+            | BmiOutOfRange => rule_message(self),
             NumberNan => "NaN (not a number): the device has no valid value",
             NumberNres => "NRes (not at this resolution)",
             NumberPositiveInfinity => "+INFINITY: above the device's measuring range",
@@ -611,6 +609,35 @@ impl tcm_status {
     }
 }
 
+/// The message of a validation status, from core's rule table.
+const fn rule_message(s: tcm_status) -> &'static str {
+    match Rule::by_status(s as u32) {
+        Some(rule) => rule.message,
+        None => "",
+    }
+}
+
+/// The status of each rule of core's rule table, in table order: every rule's number is
+/// a variant of `tcm_status` (the build fails otherwise).
+const RULE_STATUSES: [tcm_status; RULES.len()] = {
+    let mut out = [tcm_status::Ok; RULES.len()];
+    let mut i = 0;
+    while i < RULES.len() {
+        let mut j = 0;
+        let mut found = false;
+        while j < ALL_STATUSES.len() {
+            if ALL_STATUSES[j] as u32 == RULES[i].status as u32 {
+                out[i] = ALL_STATUSES[j];
+                found = true;
+            }
+            j += 1;
+        }
+        assert!(found, "a rule of core's table has no tcm_status");
+        i += 1;
+    }
+    out
+};
+
 thread_local! {
     /// Detail of the most recent failure on this thread (the field, the value...).
     static LAST_DETAIL: RefCell<String> = const { RefCell::new(String::new()) };
@@ -679,60 +706,17 @@ pub(crate) fn validation_error(e: ValidationError) -> tcm_status {
     fail(validation_status(e), e)
 }
 
-/// The status number of a record validation error, without recording a detail.
+/// The status number of a record validation error, without recording a detail: its
+/// rule's number in core's rule table.
 pub(crate) fn validation_status(e: ValidationError) -> tcm_status {
-    use ValidationError as V;
-    match e {
-        V::DeviceIdZero => tcm_status::DeviceIdZero,
-        V::EpochZero => tcm_status::EpochZero,
-        V::SeqZero => tcm_status::SeqZero,
-        V::CareHomeZero => tcm_status::CareHomeZero,
-        V::ResidentNumberZero => tcm_status::ResidentNumberZero,
-        V::StaffMissing { .. } => tcm_status::StaffMissing,
-        V::TextTooLong { .. } => tcm_status::TextTooLong,
-        V::TextEmpty { .. } => tcm_status::TextEmpty,
-        V::TooMany { .. } => tcm_status::TooMany,
-        V::BirthDateImplausible => tcm_status::BirthDateImplausible,
-        V::NoMeasurement => tcm_status::NoMeasurement,
-        V::BloodPressureIncomplete => tcm_status::BloodPressureIncomplete,
-        V::SystolicOutOfRange(_) => tcm_status::SystolicOutOfRange,
-        V::DiastolicOutOfRange(_) => tcm_status::DiastolicOutOfRange,
-        V::DiastolicNotBelowSystolic { .. } => tcm_status::DiastolicNotBelowSystolic,
-        V::PulseOutOfRange(_) => tcm_status::PulseOutOfRange,
-        V::Spo2OutOfRange(_) => tcm_status::Spo2OutOfRange,
-        V::TemperatureOutOfRange(_) => tcm_status::TemperatureOutOfRange,
-        V::WeightOutOfRange(_) => tcm_status::WeightOutOfRange,
-        V::HeightOutOfRange(_) => tcm_status::HeightOutOfRange,
-        V::WaistOutOfRange(_) => tcm_status::WaistOutOfRange,
-        V::GlucoseOutOfRange(_) => tcm_status::GlucoseOutOfRange,
-        V::AnswerOutOfRange { .. } => tcm_status::AnswerOutOfRange,
-        V::GuidanceForUnidentified(_) => tcm_status::GuidanceForUnidentified,
-        V::DuplicateGuidance(_) => tcm_status::DuplicateGuidance,
-        V::GuidanceEmpty(_) => tcm_status::GuidanceEmpty,
-        V::OtherGuidanceText(_) => tcm_status::OtherGuidanceText,
-        V::InvalidAcupoint(_) => tcm_status::InvalidAcupoint,
-        V::DuplicateAcupoint => tcm_status::DuplicateAcupoint,
-        V::AcupointsRequired => tcm_status::AcupointsRequired,
-        V::AcupointsNotApplicable => tcm_status::AcupointsNotApplicable,
-        V::DurationOutOfRange(_) => tcm_status::DurationOutOfRange,
-        V::NoHerbs => tcm_status::NoHerbs,
-        V::DuplicateHerb { .. } => tcm_status::DuplicateHerb,
-        V::HerbDoseOutOfRange { .. } => tcm_status::HerbDoseOutOfRange,
-        V::DoseCountOutOfRange(_) => tcm_status::DoseCountOutOfRange,
-        V::HerbalStageMismatch => tcm_status::HerbalStageMismatch,
-        V::FollowUpEmpty => tcm_status::FollowUpEmpty,
-        V::DuplicateIntervention => tcm_status::DuplicateIntervention,
-        V::NextVisitNotAfterVisit => tcm_status::NextVisitNotAfterVisit,
-        V::CorrectionTargetsItself => tcm_status::CorrectionTargetsItself,
-        V::AmendmentReplacementInvalid => tcm_status::AmendmentReplacementInvalid,
-    }
+    RULE_STATUSES[usize::from(e.status() - FIRST_RULE_STATUS)]
 }
 
 /// The status of a measurement that cannot answer a constitution item.
 pub(crate) fn measurement_error(e: MeasurementError) -> tcm_status {
     match e {
         MeasurementError::Implausible(v) => validation_error(v),
-        MeasurementError::BmiOutOfRange(_) => fail(tcm_status::BmiOutOfRange, e),
+        MeasurementError::BmiOutOfRange(_) => fail(RULE_STATUSES[BMI_OUT_OF_RANGE], e),
     }
 }
 
@@ -890,5 +874,48 @@ mod tests {
         }
         let ours: Vec<u32> = ALL_STATUSES.iter().map(|s| *s as u32).collect();
         assert_eq!(in_header, ours);
+    }
+
+    /// Every rule of core's table is the status of its number, with its message, and the
+    /// header names it `TCM_STATUS_<CODE>`.
+    #[test]
+    fn every_core_rule_is_its_status() {
+        let header = include_str!("../include/tcmcare.h");
+        for (i, rule) in RULES.iter().enumerate() {
+            let s = tcm_status::from_u32(u32::from(rule.status)).unwrap();
+            assert_eq!(RULE_STATUSES[i], s);
+            assert_eq!(s.message(), rule.message, "{}", rule.code);
+            let line = format!(
+                "TCM_STATUS_{} = {},",
+                rule.code.to_ascii_uppercase(),
+                rule.status
+            );
+            assert!(
+                header.lines().any(|l| l.trim() == line),
+                "{line} not in the header"
+            );
+        }
+        // The rules are exactly the statuses 300..=342.
+        let in_group: Vec<u32> = ALL_STATUSES
+            .iter()
+            .map(|s| *s as u32)
+            .filter(|n| (300..400).contains(n))
+            .collect();
+        let rules: Vec<u32> = RULES.iter().map(|r| u32::from(r.status)).collect();
+        assert_eq!(in_group, rules);
+        assert_eq!(
+            measurement_error(tcmcare_core::constitution::MeasurementError::BmiOutOfRange(
+                1
+            )),
+            tcm_status::BmiOutOfRange
+        );
+        assert_eq!(
+            validation_status(ValidationError::AmendmentReplacementInvalid),
+            tcm_status::AmendmentReplacementInvalid
+        );
+        assert_eq!(
+            validation_status(ValidationError::DeviceIdZero),
+            tcm_status::DeviceIdZero
+        );
     }
 }

@@ -1,4 +1,4 @@
-/* Version, status messages, error details, buffer conventions. */
+/* Version, status messages, error details, buffer conventions, validation rules. */
 #include <string.h>
 
 #include "check.h"
@@ -77,8 +77,104 @@ static void test_detail(void) {
     CHECK_ST(tcm_last_error_detail(NULL, 0, NULL), TCM_STATUS_NULL_POINTER);
 }
 
+/* The validation rules: every status 300..=342 has core's code (its header name in lower
+ * case) and its family; no other status has either. */
+static void test_rules(void) {
+    static const struct {
+        uint32_t status;
+        uint8_t family;
+    } families[] = {
+        {TCM_STATUS_DEVICE_ID_ZERO, TCM_RULE_FAMILY_RESERVED_ID},
+        {TCM_STATUS_EPOCH_ZERO, TCM_RULE_FAMILY_RESERVED_ID},
+        {TCM_STATUS_SEQ_ZERO, TCM_RULE_FAMILY_RESERVED_ID},
+        {TCM_STATUS_CARE_HOME_ZERO, TCM_RULE_FAMILY_RESERVED_ID},
+        {TCM_STATUS_RESIDENT_NUMBER_ZERO, TCM_RULE_FAMILY_RESERVED_ID},
+        {TCM_STATUS_STAFF_MISSING, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_TEXT_TOO_LONG, TCM_RULE_FAMILY_TOO_LONG},
+        {TCM_STATUS_TEXT_EMPTY, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_TOO_MANY, TCM_RULE_FAMILY_TOO_LONG},
+        {TCM_STATUS_BIRTH_DATE_IMPLAUSIBLE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_NO_MEASUREMENT, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_BLOOD_PRESSURE_INCOMPLETE, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_SYSTOLIC_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_DIASTOLIC_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_DIASTOLIC_NOT_BELOW_SYSTOLIC, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_PULSE_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_SPO2_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_TEMPERATURE_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_WEIGHT_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_HEIGHT_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_WAIST_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_GLUCOSE_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_ANSWER_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_GUIDANCE_FOR_UNIDENTIFIED, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_DUPLICATE_GUIDANCE, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_GUIDANCE_EMPTY, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_OTHER_GUIDANCE_TEXT, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_INVALID_ACUPOINT, TCM_RULE_FAMILY_UNKNOWN_CODE},
+        {TCM_STATUS_DUPLICATE_ACUPOINT, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_ACUPOINTS_REQUIRED, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_ACUPOINTS_NOT_APPLICABLE, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_DURATION_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_NO_HERBS, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_DUPLICATE_HERB, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_HERB_DOSE_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_DOSE_COUNT_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+        {TCM_STATUS_HERBAL_STAGE_MISMATCH, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_FOLLOW_UP_EMPTY, TCM_RULE_FAMILY_MISSING},
+        {TCM_STATUS_DUPLICATE_INTERVENTION, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_NEXT_VISIT_NOT_AFTER_VISIT, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_CORRECTION_TARGETS_ITSELF, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_AMENDMENT_REPLACEMENT_INVALID, TCM_RULE_FAMILY_INCONSISTENT},
+        {TCM_STATUS_BMI_OUT_OF_RANGE, TCM_RULE_FAMILY_RANGE},
+    };
+    const char *code = NULL;
+    tcm_rule_family family = 0;
+    char want[64];
+    size_t i, j, rules = 0;
+
+    for (i = 0; i < STATUS_COUNT; i++) {
+        uint32_t s = STATUSES[i].value;
+        if (s >= 300 && s < 400) {
+            rules++;
+            CHECK_OK(tcm_status_code(s, &code));
+            CHECK(code != NULL);
+            if (code == NULL) {
+                continue;
+            }
+            /* TCM_STATUS_SYSTOLIC_OUT_OF_RANGE -> systolic_out_of_range */
+            for (j = 0; STATUSES[i].name[11 + j] != '\0' && j + 1 < sizeof want; j++) {
+                char c = STATUSES[i].name[11 + j];
+                want[j] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            }
+            want[j] = '\0';
+            CHECK(strcmp(code, want) == 0);
+            CHECK_OK(tcm_status_family(s, &family));
+            CHECK(family >= TCM_RULE_FAMILY_SCHEMA && family <= TCM_RULE_FAMILY_UNKNOWN_CODE);
+        } else {
+            code = "x";
+            family = 0;
+            CHECK_ST(tcm_status_code(s, &code), TCM_STATUS_INVALID_ARGUMENT);
+            CHECK(code == NULL);
+            CHECK_ST(tcm_status_family(s, &family), TCM_STATUS_INVALID_ARGUMENT);
+            CHECK(family == 0);
+        }
+    }
+    CHECK(rules == sizeof families / sizeof families[0]);
+    for (i = 0; i < sizeof families / sizeof families[0]; i++) {
+        CHECK(families[i].status == 300 + i);
+        CHECK_OK(tcm_status_family(families[i].status, &family));
+        CHECK(family == families[i].family);
+    }
+    CHECK_ST(tcm_status_code(TCM_STATUS_SEQ_ZERO, NULL), TCM_STATUS_NULL_POINTER);
+    CHECK_ST(tcm_status_family(TCM_STATUS_SEQ_ZERO, NULL), TCM_STATUS_NULL_POINTER);
+    CHECK_OK(tcm_status_code(TCM_STATUS_BMI_OUT_OF_RANGE, &code));
+    CHECK(strcmp(code, "bmi_out_of_range") == 0);
+}
+
 void test_status(void) {
     test_version();
     test_messages();
     test_detail();
+    test_rules();
 }
