@@ -10,12 +10,13 @@
 
 #![forbid(unsafe_code)]
 
-mod assess;
+mod codes;
+mod constitution;
 mod convert;
 mod errors;
+mod kpi;
 mod pyobjs;
 mod records;
-mod report;
 mod seal;
 mod sync;
 mod wire;
@@ -38,8 +39,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("STORE_SCHEMA_VERSION", tcmcare_core::store::SCHEMA_VERSION)?;
     records::register(m)?;
     wire::register(m)?;
-    assess::register(m)?;
-    report::register(m)?;
+    constitution::register(m)?;
+    codes::register(m)?;
+    kpi::register(m)?;
     seal::register(m)?;
     sync::register(m)?;
     Ok(())

@@ -25,7 +25,7 @@ use tcmcare_core::record::{
 };
 use tcmcare_core::wire::MAX_ENVELOPE_LEN;
 
-use crate::assess::PyConstitutionAssessment;
+use crate::constitution::PyConstitutionAssessment;
 use crate::convert;
 use crate::errors;
 use crate::pyobjs;

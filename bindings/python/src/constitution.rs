@@ -1,5 +1,6 @@
-//! Constitution identification: `ConstitutionAssessment` over core's `Assessment`, and the
-//! code tables the FHIR export names things with.
+//! Constitution identification (`tcmcare_core::constitution`): `ConstitutionAssessment`
+//! over core's `Assessment`, the form's scoring, and the names of constitutions and
+//! guidance areas.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -8,19 +9,14 @@ use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyTuple};
 
-use tcmcare_core::codes::acupoint::Acupoint;
 use tcmcare_core::constitution::{
     apply_measurements, assess, guidance, Assessment, Constitution, ConstitutionError,
     GuidanceCategory, MeasurementError, ITEM_COUNT,
 };
-use tcmcare_core::json::{
-    guidance_category_from_name, guidance_category_name, technique_from_name,
-};
-use tcmcare_core::record::Body;
+use tcmcare_core::json::{guidance_category_from_name, guidance_category_name};
 
 use crate::errors;
 use crate::pyobjs;
-use crate::records::record_of;
 
 /// The outcome of one constitution identification (scores and verdicts by core).
 #[pyclass(frozen, module = "tcmcare", name = "ConstitutionAssessment")]
@@ -249,20 +245,6 @@ fn constitution_names(py: Python<'_>, pinyin: &str) -> PyResult<(&'static str, &
     Ok((c.name_zh(), c.name_en()))
 }
 
-/// `(中文, English)` names of a technique name.
-#[pyfunction]
-fn technique_names(py: Python<'_>, name: &str) -> PyResult<(&'static str, &'static str)> {
-    let t = technique_from_name(name).ok_or_else(|| {
-        errors::validation(
-            py,
-            "unknown_name",
-            "technique",
-            &format!("unknown technique {name:?}"),
-        )
-    })?;
-    Ok((t.name_zh(), t.name_en()))
-}
-
 /// `(中文, English)` names of a guidance area.
 #[pyfunction]
 fn guidance_category_names(py: Python<'_>, name: &str) -> PyResult<(&'static str, &'static str)> {
@@ -277,66 +259,11 @@ fn guidance_category_names(py: Python<'_>, name: &str) -> PyResult<(&'static str
     Ok((g.name_zh(), g.name_en()))
 }
 
-/// `(中文, pinyin)` of a common elderly-care acupoint (DOMAIN.md 5), `None` for others.
-#[pyfunction]
-fn acupoint_names(py: Python<'_>, code: &str) -> PyResult<Option<(&'static str, &'static str)>> {
-    let a = Acupoint::parse(code).map_err(|e| {
-        errors::validation(
-            py,
-            "invalid_acupoint",
-            "acupoints",
-            &format!("acupoints: {e}"),
-        )
-    })?;
-    Ok(a.common_name())
-}
-
-/// The numeric view of a vital-signs record for export: `(field, LOINC, display, UCUM,
-/// mantissa, exponent)` per value (`tcmcare_core::json::vital_quantities`).
-#[pyfunction]
-#[allow(clippy::type_complexity)]
-fn vital_quantities(
-    record: &Bound<'_, PyAny>,
-) -> PyResult<
-    Vec<(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        i64,
-        i8,
-    )>,
-> {
-    let r = record_of(record)?;
-    let Body::Vitals(v) = &r.body else {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "vital_quantities() needs a VitalSigns record",
-        ));
-    };
-    Ok(tcmcare_core::json::vital_quantities(v)
-        .into_iter()
-        .map(|q| {
-            (
-                q.field,
-                q.sign.loinc(),
-                q.sign.loinc_display(),
-                q.sign.ucum(),
-                q.mantissa,
-                q.exponent,
-            )
-        })
-        .collect())
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    use tcmcare_core::codes::vital;
     m.add_class::<PyConstitutionAssessment>()?;
     m.add_function(wrap_pyfunction!(assess_answers, m)?)?;
     m.add_function(wrap_pyfunction!(constitution_names, m)?)?;
-    m.add_function(wrap_pyfunction!(technique_names, m)?)?;
     m.add_function(wrap_pyfunction!(guidance_category_names, m)?)?;
-    m.add_function(wrap_pyfunction!(acupoint_names, m)?)?;
-    m.add_function(wrap_pyfunction!(vital_quantities, m)?)?;
     m.add(
         "CONSTITUTIONS",
         Constitution::ALL.map(Constitution::pinyin).to_vec(),
@@ -348,9 +275,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             .map(|c| guidance_category_name(*c))
             .collect::<Vec<_>>(),
     )?;
-    m.add("VITAL_SIGNS_PANEL_LOINC", vital::VITAL_SIGNS_PANEL_LOINC)?;
-    m.add("BP_PANEL_LOINC", vital::BP_PANEL_LOINC)?;
-    m.add("SPO2_FHIR_BASE_LOINC", vital::SPO2_FHIR_BASE_LOINC)?;
-    m.add("SPO2_FHIR_BASE_DISPLAY", vital::SPO2_FHIR_BASE_DISPLAY)?;
     Ok(())
 }
