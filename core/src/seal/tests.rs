@@ -1,7 +1,12 @@
 use std::format;
 use std::vec::Vec;
 
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::Nonce;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
 use super::*;
+use crate::ids::{DeviceId, Epoch};
 
 fn key(b: u8) -> DeviceKey {
     DeviceKey::from_bytes([b; KEY_LEN])

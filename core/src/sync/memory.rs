@@ -3,8 +3,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use super::receiver::{ReceiverStore, RecordStatus, RecordToCommit, StoreError};
-use super::sealed::SealedReceiverStore;
+use super::store::{ReceiverStore, RecordStatus, RecordToCommit, SealedReceiverStore, StoreError};
 use crate::ids::{DeviceId, Epoch, RecordId};
 use crate::record::Header;
 use crate::seal::FrameCounter;

@@ -50,6 +50,7 @@ mod ram;
 mod receiver;
 mod sealed;
 mod sender;
+mod store;
 
 #[cfg(feature = "flash")]
 mod flash;
@@ -72,18 +73,18 @@ pub use outbox::{
 };
 pub use ram::{RamStorage, RamStorageError};
 pub use receiver::{
-    Receiver, ReceiverError, ReceiverEvent, ReceiverOutput, ReceiverStore, RecordStatus,
-    RecordToCommit, SchemaRange, StoreError, MAX_BATCH_RECORDS,
+    Receiver, ReceiverError, ReceiverEvent, ReceiverOutput, SchemaRange, MAX_BATCH_RECORDS,
 };
 pub use sealed::{
-    LinkSecurity, SealedReceiver, SealedReceiverEvent, SealedReceiverOutput, SealedReceiverStore,
-    SealedReplyError, SealedSender, SealedSenderError, SealedSenderEvent, DEFAULT_MAX_HELLO_AGE_MS,
+    LinkSecurity, SealedReceiver, SealedReceiverEvent, SealedReceiverOutput, SealedReplyError,
+    SealedSender, SealedSenderError, SealedSenderEvent, DEFAULT_MAX_HELLO_AGE_MS,
     MAX_SEALED_CONTROL_LEN, MIN_SEALED_MTU, SEAL_MTU_RESERVE,
 };
 pub use sender::{
     Sender, SenderConfig, SenderError, SenderEvent, StopReason, DEFAULT_INITIAL_RTO_MS,
     DEFAULT_MAX_RTO_MS, DEFAULT_MTU, DEFAULT_WINDOW, MIN_MTU, RTO_BACKOFF_FACTOR,
 };
+pub use store::{ReceiverStore, RecordStatus, RecordToCommit, SealedReceiverStore, StoreError};
 
 #[cfg(feature = "flash")]
 pub use flash::{FlashConfigError, FlashError, FlashStorage, FLASH_META_VERSION};

@@ -4,9 +4,9 @@ use core::fmt;
 
 use super::message::MAX_CONTROL_MESSAGE_LEN;
 use super::message::{Ack, Batch, Hello, Message, Nack, NackReason, Welcome};
-use super::sealed::SealedReceiverStore;
+use super::store::{ReceiverStore, RecordStatus, RecordToCommit, SealedReceiverStore, StoreError};
 use crate::ids::{DeviceId, Epoch};
-use crate::record::{Header, Record, RecordError, ValidationError};
+use crate::record::{Header, Record, RecordError};
 use crate::seal::FrameCounter;
 use crate::time::{Timestamp, UtcSeconds};
 use crate::wire::codec::{DecodeError, EncodeError};
@@ -15,90 +15,6 @@ use crate::SCHEMA_VERSION;
 /// Most records a receiver commits from one batch. A longer batch is committed up to this
 /// many and acknowledged accordingly; the sender continues from there.
 pub const MAX_BATCH_RECORDS: usize = 128;
-
-/// What a receiver could make of one record. Nothing is dropped: every record is committed
-/// with its status, and its bytes are kept for forwarding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum RecordStatus {
-    /// Decoded and valid (a newer writer's extra body bytes are allowed).
-    Valid,
-    /// A kind this version does not know; the header was read.
-    UnknownKind,
-    /// Decoded, but breaks a domain rule.
-    Invalid(ValidationError),
-    /// The envelope's body could not be decoded.
-    Malformed(DecodeError),
-}
-
-/// One record of a batch, handed to [`ReceiverStore::commit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct RecordToCommit<'a> {
-    /// Position in the sender's stream.
-    pub position: u32,
-    /// The envelope bytes, unchanged.
-    pub envelope: &'a [u8],
-    /// The envelope's kind number.
-    pub kind: u8,
-    /// The record header, if it could be read (the store deduplicates by its id).
-    pub header: Option<Header>,
-    /// What the receiver made of the record.
-    pub status: RecordStatus,
-    /// For a record stamped "time unknown" during the boot that said hello: its UTC time
-    /// placed from the hello (`utc at hello - uptime at hello + record uptime`). `None`
-    /// when the record has a UTC time or cannot be placed.
-    pub placed_time: Option<UtcSeconds>,
-}
-
-/// Errors a [`ReceiverStore`] reports. The receiver answers them with
-/// [`NackReason::StoreUnavailable`]; the sender retries later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum StoreError {
-    /// The store cannot be used now (database locked, disk offline).
-    Unavailable,
-    /// The store is full.
-    Full,
-    /// The commit does not continue the stored watermark (another writer got there
-    /// first); nothing was written.
-    Conflict,
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Unavailable => f.write_str("receiver store unavailable"),
-            StoreError::Full => f.write_str("receiver store full"),
-            StoreError::Conflict => f.write_str("commit does not continue the stored watermark"),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for StoreError {}
-
-/// Where a receiver keeps watermarks and records (a terminal's SQLite, the platform's
-/// database, [`super::MemoryStore`] in tests).
-pub trait ReceiverStore {
-    /// The watermark of stream `(device, epoch)`: highest contiguous position committed,
-    /// 0 for a stream never seen.
-    fn watermark(&mut self, device: DeviceId, epoch: Epoch) -> Result<u32, StoreError>;
-
-    /// Stores `records` (positions `first_position..`, consecutive) and sets the stream's
-    /// watermark to `new_watermark`, atomically: all or nothing (one transaction).
-    /// `first_position` is the stored watermark + 1. A record whose id (device, epoch,
-    /// seq of its header) is already stored with the same bytes is not stored again; the
-    /// watermark still advances.
-    fn commit(
-        &mut self,
-        device: DeviceId,
-        epoch: Epoch,
-        first_position: u32,
-        records: &[RecordToCommit<'_>],
-        new_watermark: u32,
-    ) -> Result<(), StoreError>;
-}
 
 /// Schema versions a receiver accepts in hellos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

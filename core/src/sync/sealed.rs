@@ -13,10 +13,9 @@ use core::fmt;
 
 use super::message::{Message, Nack, NackReason, MAX_CONTROL_MESSAGE_LEN};
 use super::outbox::{Outbox, OutboxStorage};
-use super::receiver::{
-    Receiver, ReceiverError, ReceiverEvent, ReceiverStore, RecordToCommit, SchemaRange, StoreError,
-};
+use super::receiver::{Receiver, ReceiverError, ReceiverEvent, SchemaRange};
 use super::sender::{Sender, SenderConfig, SenderError, SenderEvent, StopReason, MIN_MTU};
+use super::store::{SealedReceiverStore, StoreError};
 use crate::ids::{DeviceId, Epoch, Seq};
 use crate::seal::{
     is_sealed, open_in_place, seal_in_place, DeviceKey, Direction, FrameCounter, KeyId, KeyLookup,
@@ -59,88 +58,6 @@ pub enum LinkSecurity {
     /// verified and answered sealed. Choosing it is a deliberate, documented decision of
     /// the deployment.
     TrustedUnsealed,
-}
-
-/// A [`ReceiverStore`] that also keeps the last accepted frame counter per stream, for
-/// replay protection across restarts.
-pub trait SealedReceiverStore: ReceiverStore {
-    /// The last frame counter persisted for stream `(device, epoch)`
-    /// ([`FrameCounter::default`] for none).
-    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError>;
-
-    /// Raises the stream's last counter to `counter` (never lowers it), durably. Used for
-    /// hellos, which commit nothing but set the session (and the clock reference for
-    /// clockless records): a hello replayed after a restart must not be taken again.
-    fn note_counter(
-        &mut self,
-        device: DeviceId,
-        epoch: Epoch,
-        counter: FrameCounter,
-    ) -> Result<(), StoreError>;
-
-    /// Like [`ReceiverStore::commit`], and in the same transaction raises the stream's
-    /// last counter to `counter` (never lowers it): all or nothing.
-    #[allow(clippy::too_many_arguments)]
-    fn commit_sealed(
-        &mut self,
-        device: DeviceId,
-        epoch: Epoch,
-        first_position: u32,
-        records: &[RecordToCommit<'_>],
-        new_watermark: u32,
-        counter: FrameCounter,
-    ) -> Result<(), StoreError>;
-}
-
-impl<T: SealedReceiverStore> SealedReceiverStore for &mut T {
-    fn last_counter(&mut self, device: DeviceId, epoch: Epoch) -> Result<FrameCounter, StoreError> {
-        (**self).last_counter(device, epoch)
-    }
-
-    fn note_counter(
-        &mut self,
-        device: DeviceId,
-        epoch: Epoch,
-        counter: FrameCounter,
-    ) -> Result<(), StoreError> {
-        (**self).note_counter(device, epoch, counter)
-    }
-
-    fn commit_sealed(
-        &mut self,
-        device: DeviceId,
-        epoch: Epoch,
-        first_position: u32,
-        records: &[RecordToCommit<'_>],
-        new_watermark: u32,
-        counter: FrameCounter,
-    ) -> Result<(), StoreError> {
-        (**self).commit_sealed(
-            device,
-            epoch,
-            first_position,
-            records,
-            new_watermark,
-            counter,
-        )
-    }
-}
-
-impl<T: ReceiverStore> ReceiverStore for &mut T {
-    fn watermark(&mut self, device: DeviceId, epoch: Epoch) -> Result<u32, StoreError> {
-        (**self).watermark(device, epoch)
-    }
-
-    fn commit(
-        &mut self,
-        device: DeviceId,
-        epoch: Epoch,
-        first_position: u32,
-        records: &[RecordToCommit<'_>],
-        new_watermark: u32,
-    ) -> Result<(), StoreError> {
-        (**self).commit(device, epoch, first_position, records, new_watermark)
-    }
 }
 
 // ------------------------------------------------------------------ receiver
