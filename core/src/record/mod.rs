@@ -13,6 +13,7 @@ mod assessment;
 mod correction;
 mod error;
 mod followup;
+pub(crate) mod frame;
 mod herbal;
 mod resident;
 mod treatment;

@@ -1,10 +1,10 @@
 //! The versioned envelope: `kind: u8 | body_len: varint | body`.
 
 use super::codec::{varint_len, DecodeError, Reader, Writer};
-use crate::record::{Header, Kind};
 
 /// A parsed envelope borrowing its body from the input. Works for every kind, including
-/// kinds this version does not know.
+/// kinds this version does not know. (Its record view, [`Envelope::known_kind`] and
+/// [`Envelope::header`], is defined with the records.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Envelope<'a> {
@@ -36,16 +36,6 @@ impl<'a> Envelope<'a> {
             return Err(DecodeError::TrailingBytes { field: "envelope" });
         }
         Ok(e)
-    }
-
-    /// The known kind, if this version knows it.
-    pub fn known_kind(&self) -> Option<Kind> {
-        Kind::from_u8(self.kind)
-    }
-
-    /// The record header at the front of the body (any kind).
-    pub fn header(&self) -> Result<Header, DecodeError> {
-        Header::decode(&mut Reader::new(self.body))
     }
 
     /// Length of the encoded envelope.
