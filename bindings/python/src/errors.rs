@@ -2,7 +2,9 @@
 //!
 //! The exception classes are defined in Python (`tcmcare/errors.py`) so that they carry
 //! typed attributes (`field`, `code`...) and can be caught precisely; this module only
-//! hands them the field, code and message core reports.
+//! hands them the field, code, family and message core reports. The family (core's
+//! `codes::rule::RuleFamily`) picks the class, so Python holds no table of rules
+//! (`rules.rs` lists core's table for the package and its tests).
 
 use std::sync::{Arc, Mutex};
 
@@ -10,7 +12,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict};
 
-use tcmcare_core::json::{validation_code, validation_field, JsonError};
+use tcmcare_core::codes::rule::RuleFamily;
+use tcmcare_core::json::{error_family, JsonError};
 use tcmcare_core::record::{RecordError, ValidationError};
 use tcmcare_core::sync::StoreError;
 use tcmcare_core::wire::{DecodeError, FrameError};
@@ -35,18 +38,53 @@ where
     }
 }
 
-/// A `tcmcare.ValidationError` subclass for a code, field and message.
+/// The families of the codes the bindings raise themselves, beyond core's rules and the
+/// JSON view's errors: a record class given a dict of another kind, and a KPI year
+/// outside the calendar (`KpiError::InvalidYear`).
+const BINDING_CODES: [(&str, RuleFamily); 2] = [
+    ("wrong_kind", RuleFamily::Schema),
+    ("invalid_year", RuleFamily::Range),
+];
+
+/// The family of an error code: core's (a rule or an error of the JSON view), else the
+/// bindings' own ([`BINDING_CODES`]).
+pub fn family_of(code: &str) -> Option<RuleFamily> {
+    error_family(code).or_else(|| {
+        BINDING_CODES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, f)| *f)
+    })
+}
+
+fn raise(
+    py: Python<'_>,
+    code: &str,
+    field: &str,
+    family: Option<RuleFamily>,
+    message: &str,
+) -> PyErr {
+    make(
+        py,
+        "_validation_error",
+        (code, field, message, family.map(RuleFamily::name)),
+    )
+}
+
+/// A `tcmcare.ValidationError` subclass for a code, field and message; the class is the
+/// code's family ([`family_of`]), the base class for a code of no family.
 pub fn validation(py: Python<'_>, code: &str, field: &str, message: &str) -> PyErr {
-    make(py, "_validation_error", (code, field, message))
+    raise(py, code, field, family_of(code), message)
 }
 
 /// The exception for a core validation error.
 pub fn from_validation(py: Python<'_>, e: &ValidationError) -> PyErr {
-    validation(
+    raise(
         py,
-        validation_code(e),
-        validation_field(e),
-        &format!("{}: {e}", validation_field(e)),
+        e.code(),
+        e.field(),
+        Some(e.family()),
+        &format!("{}: {e}", e.field()),
     )
 }
 
@@ -54,7 +92,7 @@ pub fn from_validation(py: Python<'_>, e: &ValidationError) -> PyErr {
 pub fn from_json(py: Python<'_>, e: &JsonError) -> PyErr {
     match e {
         JsonError::Invalid(v) => from_validation(py, v),
-        _ => validation(py, e.code(), e.field(), &e.to_string()),
+        _ => raise(py, e.code(), e.field(), Some(e.family()), &e.to_string()),
     }
 }
 

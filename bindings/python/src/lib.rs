@@ -17,6 +17,7 @@ mod errors;
 mod kpi;
 mod pyobjs;
 mod records;
+mod rules;
 mod seal;
 mod sync;
 mod wire;
@@ -42,6 +43,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     constitution::register(m)?;
     codes::register(m)?;
     kpi::register(m)?;
+    rules::register(m)?;
     seal::register(m)?;
     sync::register(m)?;
     Ok(())

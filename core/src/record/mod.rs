@@ -30,9 +30,10 @@ pub use resident::{ChronicConditions, ConsentFlags, ResidencyStatus, ResidentReg
 pub use treatment::{AdverseEvent, Treatment, TreatmentOutcome, MAX_ACUPOINTS};
 pub use vitals::{
     GlucoseContext, MeasurementSource, TemperatureSite, VitalAlerts, VitalSigns,
-    FASTING_GLUCOSE_HIGH_UMOL_L, FEVER_CENTI_C, HYPERTENSION_DIASTOLIC_MMHG,
-    HYPERTENSION_SYSTOLIC_MMHG, HYPOGLYCEMIA_BELOW_UMOL_L, LOW_SPO2_BELOW_PERCENT,
-    RANDOM_GLUCOSE_HIGH_UMOL_L,
+    BRADYCARDIA_BELOW_PER_MIN, FASTING_GLUCOSE_HIGH_UMOL_L, FEVER_CENTI_C,
+    HYPERTENSION_DIASTOLIC_MMHG, HYPERTENSION_SYSTOLIC_MMHG, HYPOGLYCEMIA_BELOW_UMOL_L,
+    HYPOTENSION_SYSTOLIC_BELOW_MMHG, LOW_SPO2_BELOW_PERCENT, RANDOM_GLUCOSE_HIGH_UMOL_L,
+    TACHYCARDIA_ABOVE_PER_MIN,
 };
 
 use crate::ids::{CareHomeId, DeviceId, Epoch, RecordId, ResidentNumber, ResidentRef, Seq};

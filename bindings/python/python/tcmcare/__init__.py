@@ -51,6 +51,7 @@ from ._native import (
     frame_payload,
     open_sealed,
     provision_payload,
+    validation_rules,
 )
 from .errors import (
     BadTagError,
@@ -183,6 +184,7 @@ __all__ = [
     "SealStore",
     # errors
     "ValidationError",
+    "validation_rules",
     "SchemaError",
     "RangeError",
     "MissingValueError",

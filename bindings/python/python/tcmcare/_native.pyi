@@ -79,6 +79,21 @@ __all__ = [
     "MAX_SYNC_FRAME_LEN",
     "STORE_SCHEMA",
     "STORE_SCHEMA_VERSION",
+    "validation_rules",
+    "rule_families",
+    "error_code_family",
+    "ALERT_FLAGS",
+    "HYPERTENSION_SYSTOLIC_MMHG",
+    "HYPERTENSION_DIASTOLIC_MMHG",
+    "HYPOTENSION_SYSTOLIC_BELOW_MMHG",
+    "FEVER_CENTI_C",
+    "LOW_SPO2_BELOW_PERCENT",
+    "TACHYCARDIA_ABOVE_PER_MIN",
+    "BRADYCARDIA_BELOW_PER_MIN",
+    "FASTING_GLUCOSE_HIGH_UMOL_L",
+    "RANDOM_GLUCOSE_HIGH_UMOL_L",
+    "HYPOGLYCEMIA_BELOW_UMOL_L",
+    "CHINA_STANDARD_TIME_OFFSET_S",
     "DeviceKey",
     "provision_payload",
     "accept_provision",
@@ -106,6 +121,30 @@ STORE_SCHEMA: str
 ``tcm_store_schema()``): every table ``IF NOT EXISTS``, then the version row."""
 STORE_SCHEMA_VERSION: int
 """The version :data:`STORE_SCHEMA` writes (``meta`` row ``'schema'``)."""
+ALERT_FLAGS: List[str]
+"""The vital-sign alert flags in bit order (``VitalSigns.alerts`` holds these names)."""
+HYPERTENSION_SYSTOLIC_MMHG: int
+"""Alert ``hypertension``: systolic at or above this (mmHg)..."""
+HYPERTENSION_DIASTOLIC_MMHG: int
+"""...or diastolic at or above this (mmHg)."""
+HYPOTENSION_SYSTOLIC_BELOW_MMHG: int
+"""Alert ``hypotension``: systolic below this (mmHg)."""
+FEVER_CENTI_C: int
+"""Alert ``fever``: temperature at or above this (0.01 °C)."""
+LOW_SPO2_BELOW_PERCENT: int
+"""Alert ``low_spo2``: SpO2 below this (%)."""
+TACHYCARDIA_ABOVE_PER_MIN: int
+"""Alert ``tachycardia``: pulse above this (/min)."""
+BRADYCARDIA_BELOW_PER_MIN: int
+"""Alert ``bradycardia``: pulse below this (/min)."""
+FASTING_GLUCOSE_HIGH_UMOL_L: int
+"""Alert ``high_glucose`` of a fasting value: at or above this (µmol/L)."""
+RANDOM_GLUCOSE_HIGH_UMOL_L: int
+"""Alert ``high_glucose`` of any other value: at or above this (µmol/L)."""
+HYPOGLYCEMIA_BELOW_UMOL_L: int
+"""Alert ``low_glucose``: glucose below this (µmol/L)."""
+CHINA_STANDARD_TIME_OFFSET_S: int
+"""The care homes' clock, UTC+8, in seconds east of UTC (reporting years, local times)."""
 
 _Bytes = Union[bytes, bytearray]
 _IdLike = Union[RecordId, Tuple[int, int, int], Mapping[str, int]]
@@ -423,6 +462,13 @@ def constitution_names(pinyin: str) -> Tuple[str, str]: ...
 def technique_names(name: str) -> Tuple[str, str]: ...
 def guidance_category_names(name: str) -> Tuple[str, str]: ...
 def acupoint_names(code: str) -> Optional[Tuple[str, str]]: ...
+def validation_rules() -> List[Tuple[str, Optional[str], str, int, str]]:
+    """The core's validation rules in status order: ``(code, field, family, status,
+    message)``. ``field`` is ``None`` for the rules whose error names its field."""
+def rule_families() -> List[Tuple[int, str]]:
+    """The families of rules in number order: ``(number, name)``."""
+def error_code_family(code: str) -> Optional[str]:
+    """The family of an error code (a rule's, the JSON view's or the bindings' own)."""
 def vital_quantities(record: Record) -> List[Tuple[str, str, str, str, int, int]]: ...
 
 _Row = Tuple[str, int, int, Optional[int], Optional[bool]]

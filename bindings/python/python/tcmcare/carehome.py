@@ -23,20 +23,34 @@ from .types import RecordId, UnknownTime
 
 __all__ = ["AlertRow", "CareHomeSummary", "care_home_summary", "ALERT_NAMES"]
 
-# China Standard Time: the care homes' clock and the KPI reporting year.
-_CST = datetime.timezone(datetime.timedelta(hours=8))
+# China Standard Time: the care homes' clock and the KPI reporting year (the core's offset).
+_CST = datetime.timezone(datetime.timedelta(seconds=_native.CHINA_STANDARD_TIME_OFFSET_S))
 
-ALERT_NAMES: Dict[str, str] = {
-    "hypertension": "hypertension (≥ 140/90 mmHg)",
-    "hypotension": "hypotension (systolic < 90 mmHg)",
-    "fever": "fever (≥ 37.3 °C)",
-    "low_spo2": "low SpO2 (< 94 %)",
-    "tachycardia": "tachycardia (> 100 /min)",
-    "bradycardia": "bradycardia (< 50 /min)",
-    "high_glucose": "high glucose",
-    "low_glucose": "low glucose (< 3.9 mmol/L)",
-}
-"""Readable names of the vital-sign alert flags (the thresholds are the core's)."""
+
+def _decimal(value: int, places: int) -> str:
+    """A fixed-point threshold as a short decimal: 3730 hundredths -> ``"37.3"``."""
+    return f"{value / 10**places:g}"
+
+
+def _alert_names() -> Dict[str, str]:
+    """The labels of the core's alert flags (in its bit order), with its thresholds."""
+    n = _native
+    labels = {
+        "hypertension": f"hypertension (≥ {n.HYPERTENSION_SYSTOLIC_MMHG}/{n.HYPERTENSION_DIASTOLIC_MMHG} mmHg)",
+        "hypotension": f"hypotension (systolic < {n.HYPOTENSION_SYSTOLIC_BELOW_MMHG} mmHg)",
+        "fever": f"fever (≥ {_decimal(n.FEVER_CENTI_C, 2)} °C)",
+        "low_spo2": f"low SpO2 (< {n.LOW_SPO2_BELOW_PERCENT} %)",
+        "tachycardia": f"tachycardia (> {n.TACHYCARDIA_ABOVE_PER_MIN} /min)",
+        "bradycardia": f"bradycardia (< {n.BRADYCARDIA_BELOW_PER_MIN} /min)",
+        "high_glucose": "high glucose",
+        "low_glucose": f"low glucose (< {_decimal(n.HYPOGLYCEMIA_BELOW_UMOL_L, 3)} mmol/L)",
+    }
+    return {flag: labels.get(flag, flag.replace("_", " ")) for flag in n.ALERT_FLAGS}
+
+
+ALERT_NAMES: Dict[str, str] = _alert_names()
+"""Readable names of the vital-sign alert flags, generated from the core's flags and
+thresholds (``tcmcare._native.ALERT_FLAGS``, ``HYPERTENSION_SYSTOLIC_MMHG``...)."""
 
 _KIND_ORDER = ["resident", "vitals", "constitution", "treatment", "herbal", "follow_up", "correction"]
 

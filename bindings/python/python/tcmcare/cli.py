@@ -28,8 +28,8 @@ from .store import SQLiteStore
 
 __all__ = ["main"]
 
-# China Standard Time: the reporting year of the KPIs.
-_CST = datetime.timezone(datetime.timedelta(hours=8))
+# China Standard Time: the reporting year of the KPIs (the core's offset).
+_CST = datetime.timezone(datetime.timedelta(seconds=_native.CHINA_STANDARD_TIME_OFFSET_S))
 
 
 def _read(path: str) -> bytes:

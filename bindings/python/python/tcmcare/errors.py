@@ -574,64 +574,17 @@ def _provision_error(code: str, message: str) -> ProvisionError:
     return ProvisionError(message, code=code)
 
 
-# Which class each core rule raises. Codes come from tcmcare-core (json::validation_code
-# and the JSON view's own errors); unknown codes raise the base class.
-_VALIDATION_CLASSES: Dict[str, Type[ValidationError]] = {
-    # the JSON view / keyword arguments
-    "missing": SchemaError,
-    "wrong_type": SchemaError,
-    "unknown_field": SchemaError,
-    "not_applicable": SchemaError,
-    "wrong_kind": SchemaError,
-    "out_of_range": RangeError,
-    "invalid_date": RangeError,
-    "invalid_time": RangeError,
-    "invalid_year": RangeError,
-    "unknown_name": UnknownCodeError,
-    # record rules
-    "device_id_zero": ReservedIdError,
-    "epoch_zero": ReservedIdError,
-    "seq_zero": ReservedIdError,
-    "care_home_zero": ReservedIdError,
-    "resident_number_zero": ReservedIdError,
-    "staff_missing": MissingValueError,
-    "text_empty": MissingValueError,
-    "no_measurement": MissingValueError,
-    "blood_pressure_incomplete": MissingValueError,
-    "no_herbs": MissingValueError,
-    "follow_up_empty": MissingValueError,
-    "acupoints_required": MissingValueError,
-    "text_too_long": TooLongError,
-    "too_many": TooLongError,
-    "birth_date_implausible": RangeError,
-    "systolic_out_of_range": RangeError,
-    "diastolic_out_of_range": RangeError,
-    "pulse_out_of_range": RangeError,
-    "spo2_out_of_range": RangeError,
-    "temperature_out_of_range": RangeError,
-    "weight_out_of_range": RangeError,
-    "height_out_of_range": RangeError,
-    "waist_out_of_range": RangeError,
-    "bmi_out_of_range": RangeError,
-    "glucose_out_of_range": RangeError,
-    "answer_out_of_range": RangeError,
-    "duration_out_of_range": RangeError,
-    "herb_dose_out_of_range": RangeError,
-    "dose_count_out_of_range": RangeError,
-    "invalid_acupoint": UnknownCodeError,
-    "diastolic_not_below_systolic": InconsistentError,
-    "guidance_for_unidentified": InconsistentError,
-    "duplicate_guidance": InconsistentError,
-    "guidance_empty": InconsistentError,
-    "other_guidance_text": InconsistentError,
-    "duplicate_acupoint": InconsistentError,
-    "acupoints_not_applicable": InconsistentError,
-    "duplicate_herb": InconsistentError,
-    "herbal_stage_mismatch": InconsistentError,
-    "duplicate_intervention": InconsistentError,
-    "next_visit_not_after_visit": InconsistentError,
-    "correction_targets_itself": InconsistentError,
-    "amendment_replacement_invalid": InconsistentError,
+# Which class each family of rules raises. The families, and which rule belongs to which,
+# are tcmcare-core's (``codes::rule``: see ``tcmcare._native.validation_rules()``); the
+# bindings hand each error its family. A code of no family raises the base class.
+_FAMILY_CLASSES: Dict[str, Type[ValidationError]] = {
+    "schema": SchemaError,
+    "reserved_id": ReservedIdError,
+    "missing": MissingValueError,
+    "too_long": TooLongError,
+    "range": RangeError,
+    "inconsistent": InconsistentError,
+    "unknown_code": UnknownCodeError,
 }
 
 _DECODE_CLASSES: Dict[str, Type[DecodeError]] = {
@@ -644,8 +597,8 @@ _DECODE_CLASSES: Dict[str, Type[DecodeError]] = {
 }
 
 
-def _validation_error(code: str, field: str, message: str) -> ValidationError:
-    cls = _VALIDATION_CLASSES.get(code, ValidationError)
+def _validation_error(code: str, field: str, message: str, family: Optional[str] = None) -> ValidationError:
+    cls = ValidationError if family is None else _FAMILY_CLASSES.get(family, ValidationError)
     return cls(message, field=field, code=code)
 
 
