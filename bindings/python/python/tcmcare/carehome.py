@@ -28,7 +28,7 @@ _CST = datetime.timezone(datetime.timedelta(seconds=_native.CHINA_STANDARD_TIME_
 
 
 def _decimal(value: int, places: int) -> str:
-    """A fixed-point threshold as a short decimal: 3730 hundredths -> ``"37.3"``."""
+    """A fixed-point value as a short decimal: 1250 hundredths -> ``"12.5"``."""
     return f"{value / 10**places:g}"
 
 
