@@ -15,7 +15,6 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use tcmcare_core::ids::{DeviceId, Epoch};
-use tcmcare_core::json::validation_code;
 use tcmcare_core::seal::{
     is_sealed, FrameCounter, KeyId, OpenError, SealError, Sealer, SealerError, DEFAULT_LEASE_BLOCK,
     MAX_SEALED_REKEY_LEN, MAX_SEAL_OVERHEAD,
@@ -83,7 +82,7 @@ fn status_name(s: &RecordStatus) -> String {
     match s {
         RecordStatus::Valid => "valid".into(),
         RecordStatus::UnknownKind => "unknown_kind".into(),
-        RecordStatus::Invalid(v) => format!("invalid:{}", validation_code(v)),
+        RecordStatus::Invalid(v) => format!("invalid:{}", v.code()),
         RecordStatus::Malformed(d) => format!("malformed:{}", errors::decode_code(d)),
     }
 }

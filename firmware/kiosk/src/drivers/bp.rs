@@ -8,8 +8,9 @@
 
 pub use tcmcare_core::gatt::{BloodPressureMeasurement, GattError};
 
-/// UUID of the Blood Pressure Measurement characteristic.
-pub const BP_MEASUREMENT_UUID: u16 = 0x2A35;
+/// UUID of the Blood Pressure Measurement characteristic (core's GATT table).
+pub const BP_MEASUREMENT_UUID: u16 =
+    tcmcare_core::gatt::Characteristic::BloodPressureMeasurement.uuid();
 
 /// Longest Blood Pressure Measurement value: flags, three SFLOATs, time stamp (7),
 /// pulse SFLOAT, user id, measurement status (u16).
